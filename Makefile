@@ -1,0 +1,28 @@
+# The two commands of the README: `make run` (install, then the main job) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: setup run test lint bench
+
+# Installs into .venv whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	dvc repro
+	ferdata info data/splits/fer2013
+
+test: setup
+	ruff check .
+	ruff format --check .
+	python -m pytest
+
+bench: setup
+	python benchmarks/ingest.py

@@ -1,0 +1,154 @@
+"""The `ferdata` command line: parses arguments, calls the library, prints results. No logic lives here."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ferdata.audit import audit_dataset
+from ferdata.card import write_json
+from ferdata.errors import FerdataError
+from ferdata.info import class_count_table
+from ferdata.ingest import ingest as ingest_dataset
+from ferdata.labels import CLASS_NAMES
+from ferdata.params import Params, load_params
+from ferdata.sources.fer2013_csv import write_fer2013_csv
+from ferdata.store import load_dataset
+from ferdata.synth import synthesize
+
+app = typer.Typer(
+    help="Leak-free FER data preparation: ingest, audit, balance, augment and train.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+ParamsOption = Annotated[
+    Path | None, typer.Option("--params", help="params.yaml to take defaults from [default: ./params.yaml if present]")
+]
+SeedOption = Annotated[int | None, typer.Option(help="random seed [default: params.yaml seed]")]
+
+
+def _params(path: Path | None) -> Params:
+    if path is None:
+        path = Path("params.yaml")
+        if not path.exists():
+            return Params()
+    return load_params(path)
+
+
+def _override(section, **values):
+    """A params section with the options the user gave (not None) put over it."""
+    return section.model_copy(update={k: v for k, v in values.items() if v is not None})
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="CSV file to write (FER2013 format: emotion,pixels,Usage)")],
+    rows: Annotated[int | None, typer.Option(help="rows to draw [default: params synth.rows]")] = None,
+    seed: SeedOption = None,
+    params: ParamsOption = None,
+) -> None:
+    """Write the embedded default: synthetic 48x48 faces as a FER2013 CSV."""
+    p = _params(params)
+    n_rows = rows if rows is not None else p.synth.rows
+    if n_rows < 70:
+        raise FerdataError(f"--rows must be at least 70, got {n_rows}")
+    images, labels, usage = synthesize(n_rows, p.seed if seed is None else seed)
+    write_fer2013_csv(out, images, labels, usage)
+    console.print(f"wrote {n_rows} synthetic faces to {out}")
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="FER2013 CSV (.csv, .csv.gz, .zip) or Kaggle folder layout")],
+    out: Annotated[Path, typer.Option(help="dataset directory to write")],
+    ferplus: Annotated[Path | None, typer.Option(help="FER+ fer2013new.csv: relabel by majority vote")] = None,
+    dedupe: Annotated[
+        bool | None, typer.Option("--dedupe/--no-dedupe", help="drop train images also in val/test")
+    ] = None,
+    skip_bad: Annotated[
+        bool | None, typer.Option("--skip-bad/--strict", help="skip bad rows (counted) or fail")
+    ] = None,
+    swap_test_roles: Annotated[
+        bool | None,
+        typer.Option("--swap-test-roles/--no-swap-test-roles", help="PublicTest as val, PrivateTest as test"),
+    ] = None,
+    val_fraction: Annotated[float | None, typer.Option(help="share of train carved into val when none exists")] = None,
+    test_fraction: Annotated[
+        float | None, typer.Option(help="share of train carved into test when none exists")
+    ] = None,
+    seed: SeedOption = None,
+    params: ParamsOption = None,
+) -> None:
+    """Read a source and write train/val/test.npz and card.json, split first, atomically."""
+    p = _params(params)
+    section = _override(
+        p.ingest,
+        dedupe=dedupe,
+        skip_bad=skip_bad,
+        swap_test_roles=swap_test_roles,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+    )
+    section = type(section).model_validate(section.model_dump())  # re-check the overridden values
+    card = ingest_dataset(path, out, section, p.seed if seed is None else seed, ferplus)
+    counts = ", ".join(f"{name} {sum(c)}" for name, c in card["counts"].items())
+    console.print(f"wrote {out}: {counts}")
+    for reason, count in card.get("skipped", {}).items():
+        console.print(f"[yellow]skipped {count} rows: {reason}[/yellow]")
+    if card["dedupe"]:
+        console.print(f"removed {card['dedupe']['removed_from_train']} train images also in val/test")
+
+
+@app.command()
+def audit(
+    directory: Annotated[Path, typer.Argument(help="ferdata dataset directory")],
+    out: Annotated[Path | None, typer.Option(help="report to write [default: DIRECTORY/audit.json]")] = None,
+    params: ParamsOption = None,
+) -> None:
+    """Find exact and near duplicates within and across splits, conflicting labels, blank images."""
+    report = audit_dataset(load_dataset(directory), _params(params).audit)
+    write_json(out or directory / "audit.json", report)
+    table = Table(title=f"audit of {directory}")
+    table.add_column("finding")
+    table.add_column("count", justify="right")
+    for key, value in report["summary"].items():
+        shown = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
+        table.add_row(key.replace("_", " "), shown)
+    console.print(table)
+
+
+@app.command()
+def info(
+    directory: Annotated[Path, typer.Argument(help="ferdata dataset directory")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+) -> None:
+    """Class counts per split, with the imbalance ratio (largest class / smallest)."""
+    summary = class_count_table(load_dataset(directory))
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return
+    table = Table(title=f"class counts of {directory}")
+    table.add_column("split")
+    for name in CLASS_NAMES:
+        table.add_column(name, justify="right")
+    table.add_column("total", justify="right")
+    table.add_column("imbalance", justify="right")
+    for split, row in summary.items():
+        ratio = row["imbalance_ratio"]
+        cells = [str(row["counts"][n]) for n in CLASS_NAMES]
+        table.add_row(split, *cells, str(row["total"]), "-" if ratio is None else f"{ratio:.1f}x")
+    console.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except FerdataError as exc:
+        print(f"ferdata: error: {exc}", file=sys.stderr)
+        sys.exit(1)

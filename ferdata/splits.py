@@ -1,0 +1,21 @@
+"""Leak-free splitting: official splits where a source has them, stratified seeded carving otherwise."""
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from ferdata.errors import FerdataError
+
+
+def carve(labels: np.ndarray, fraction: float, seed: int, what: str) -> np.ndarray:
+    """A boolean mask of the rows moved out: a stratified, seeded `fraction` of them."""
+    counts = np.bincount(labels)
+    too_small = [c for c, n in enumerate(counts) if 0 < n < 2]
+    if too_small:
+        raise FerdataError(f"cannot carve a stratified {what} split: class {too_small[0]} has a single image")
+    try:
+        _, moved = train_test_split(np.arange(len(labels)), test_size=fraction, stratify=labels, random_state=seed)
+    except ValueError as exc:
+        raise FerdataError(f"cannot carve a stratified {what} split of {len(labels)} rows: {exc}") from None
+    mask = np.zeros(len(labels), bool)
+    mask[moved] = True
+    return mask

@@ -1,0 +1,17 @@
+"""Stage `synth`: draw the embedded default dataset as a FER2013 CSV.  Usage: python -m pipelines.synth OUT.csv"""
+
+import sys
+from pathlib import Path
+
+from ferdata.params import load_params
+from ferdata.sources.fer2013_csv import write_fer2013_csv
+from ferdata.synth import synthesize
+
+
+def main(out: str) -> None:
+    params = load_params(Path("params.yaml"))
+    write_fer2013_csv(Path(out), *synthesize(params.synth.rows, params.seed))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,36 @@
+"""Shared fixtures: small fake FER data in the real on-disk formats, and a real CLI runner."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ferdata.labels import CLASS_NAMES
+from ferdata.synth import synthesize
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def faces() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """280 synthetic faces with labels and FER2013 usage, every class in every usage."""
+    return synthesize(280, seed=1)
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the real `ferdata` command line in a subprocess."""
+    command = [sys.executable, "-m", "ferdata", *map(str, args)]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def write_folder_layout(
+    root: Path, images: np.ndarray, labels: np.ndarray, split_dirs: np.ndarray, names: list[str], suffix: str = ".png"
+) -> None:
+    """Write images as root/<split>/<class name>/<name><suffix>, the Kaggle FER2013 layout."""
+    for image, label, split, name in zip(images, labels, split_dirs, names, strict=True):
+        folder = root / split / CLASS_NAMES[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{name}{suffix}")

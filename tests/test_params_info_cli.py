@@ -1,0 +1,60 @@
+import json
+
+import pytest
+from conftest import run_cli
+
+from ferdata.errors import FerdataError
+from ferdata.params import load_params
+from ferdata.sources.fer2013_csv import write_fer2013_csv
+
+
+def test_project_params_file_is_valid():
+    from pathlib import Path
+
+    params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+    assert params.profile in ("cpu-smoke", "paper")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("seed: 1\ningest:\n  val_fractoin: 0.2\n", "ingest.val_fractoin: unknown key"),
+        ("ingest:\n  val_fraction: 0.7\n", "ingest.val_fraction: Input should be less than 0.5"),
+        ("profile: gpu\n", "profile: Input should be 'cpu-smoke' or 'paper'"),
+        ("seed: [1\n", "not readable YAML"),
+    ],
+)
+def test_bad_params_are_named(tmp_path, text, message):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(FerdataError, match=message.replace("(", r"\(")):
+        load_params(path)
+
+
+def test_cli_takes_defaults_from_params_yaml(tmp_path, faces):
+    (tmp_path / "params.yaml").write_text("seed: 3\nsynth:\n  rows: 140\n")
+    assert run_cli("synth", "--out", "a.csv", cwd=tmp_path).returncode == 0
+    assert len((tmp_path / "a.csv").read_text().splitlines()) == 141
+    (tmp_path / "params.yaml").write_text("synth:\n  rowz: 140\n")
+    result = run_cli("synth", "--out", "b.csv", cwd=tmp_path)
+    assert result.returncode == 1 and "synth.rowz: unknown key" in result.stderr and not (tmp_path / "b.csv").exists()
+
+
+def test_info_counts_and_imbalance(tmp_path, faces):
+    write_fer2013_csv(tmp_path / "fer.csv", *faces)
+    assert run_cli("ingest", tmp_path / "fer.csv", "--out", tmp_path / "ds").returncode == 0
+    result = run_cli("info", tmp_path / "ds", "--json")
+    summary = json.loads(result.stdout)
+    train = summary["train"]
+    assert train["total"] == sum(train["counts"].values()) == int((faces[2] == "Training").sum())
+    assert train["imbalance_ratio"] == round(max(train["counts"].values()) / min(train["counts"].values()), 2)
+    assert "imbalance" in run_cli("info", tmp_path / "ds").stdout
+
+
+def test_help_lists_every_command_and_bad_directories_fail(tmp_path):
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("synth", "ingest", "audit", "info"):
+        assert command in result.stdout
+    result = run_cli("info", tmp_path)
+    assert result.returncode == 1 and "train.npz: no such split file" in result.stderr

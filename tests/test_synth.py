@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+from conftest import run_cli
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ferdata.sources.fer2013_csv import read_fer2013_csv
+from ferdata.synth import synthesize
+
+
+def test_cli_writes_the_exact_fer2013_csv_format(tmp_path):
+    out = tmp_path / "fake.csv"
+    result = run_cli("synth", "--out", out, "--rows", 700, "--seed", 4)
+    assert result.returncode == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "emotion,pixels,Usage" and len(lines) == 701
+    emotion, pixels, usage = lines[1].split(",")
+    values = pixels.split(" ")
+    assert emotion.isdigit() and len(values) == 2304 and all(v.isdigit() and int(v) <= 255 for v in values)
+    assert usage == "Training"
+    assert {line.rsplit(",", 1)[1] for line in lines[1:]} == {"Training", "PublicTest", "PrivateTest"}
+    rows = read_fer2013_csv(out)
+    images, labels, _ = synthesize(700, seed=4)
+    np.testing.assert_array_equal(rows.images, images)
+    np.testing.assert_array_equal(rows.labels, labels)
+
+
+def test_seeded_and_imbalanced_like_fer2013():
+    a, b, c = synthesize(3500, seed=7), synthesize(3500, seed=7), synthesize(3500, seed=8)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], c[0])
+    counts = np.bincount(a[1], minlength=7)
+    assert counts.argmin() == 1 and counts.argmax() == 3  # Disgust rare, Happy common
+    usage_counts = {u: int((a[2] == u).sum()) for u in ("Training", "PublicTest", "PrivateTest")}
+    # Each class is split 80/10/10 on its own, so totals can be off by one per class.
+    assert abs(usage_counts["Training"] - 2800) <= 7 and abs(usage_counts["PublicTest"] - 350) <= 7
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_learnable_but_not_trivial():
+    images, labels, usage = synthesize(3500, seed=0)
+    pixels = images.reshape(len(images), -1).astype(np.float32)
+    train, test = usage == "Training", usage == "PublicTest"
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=200))
+    model.fit(pixels[train], labels[train])
+    accuracy = model.score(pixels[test], labels[test])
+    majority = np.bincount(labels[test]).max() / test.sum()
+    assert majority < 0.3
+    assert 0.5 <= accuracy < 0.95, accuracy

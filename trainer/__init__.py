@@ -1,0 +1,1 @@
+"""ferdata's trainer: fits and scores VGG-style networks on a dataset variant."""
