@@ -10,6 +10,8 @@ export PATH := $(abspath $(BIN)):$(PATH)
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	# Without a GPU, take the CPU build of torch (a plain install would fetch a 5 GB CUDA build).
+	command -v nvidia-smi >/dev/null || $(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 

@@ -6,26 +6,30 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ferdata.audit import audit_dataset
+from ferdata.build import build_variant
 from ferdata.card import write_json
 from ferdata.errors import FerdataError
 from ferdata.info import class_count_table
 from ferdata.ingest import ingest as ingest_dataset
 from ferdata.labels import CLASS_NAMES
-from ferdata.params import Params, load_params
+from ferdata.params import Params, describe, load_params
 from ferdata.sources.fer2013_csv import write_fer2013_csv
 from ferdata.store import load_dataset
 from ferdata.synth import synthesize
+from ferdata.variants.registry import STEP_HELP
 
 app = typer.Typer(
     help="Leak-free FER data preparation: ingest, audit, balance, augment and train.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
+console = Console(width=max(Console().width, 110))  # tables stay readable in CI logs
 
 ParamsOption = Annotated[
     Path | None, typer.Option("--params", help="params.yaml to take defaults from [default: ./params.yaml if present]")
@@ -42,8 +46,11 @@ def _params(path: Path | None) -> Params:
 
 
 def _override(section, **values):
-    """A params section with the options the user gave (not None) put over it."""
-    return section.model_copy(update={k: v for k, v in values.items() if v is not None})
+    """A params section with the options the user gave (not None) put over it, validated."""
+    try:
+        return type(section).model_validate(section.model_dump() | {k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        raise FerdataError(f"option {describe(exc)}") from None
 
 
 @app.command()
@@ -95,7 +102,6 @@ def ingest(
         val_fraction=val_fraction,
         test_fraction=test_fraction,
     )
-    section = type(section).model_validate(section.model_dump())  # re-check the overridden values
     card = ingest_dataset(path, out, section, p.seed if seed is None else seed, ferplus)
     counts = ", ".join(f"{name} {sum(c)}" for name, c in card["counts"].items())
     console.print(f"wrote {out}: {counts}")
@@ -103,6 +109,31 @@ def ingest(
         console.print(f"[yellow]skipped {count} rows: {reason}[/yellow]")
     if card["dedupe"]:
         console.print(f"removed {card['dedupe']['removed_from_train']} train images also in val/test")
+
+
+@app.command()
+def build(
+    variant: Annotated[str | None, typer.Option(help="variant to build (see --list)")] = None,
+    data: Annotated[Path | None, typer.Option(help="ingested dataset [default: params build.data]")] = None,
+    out: Annotated[Path | None, typer.Option(help="output directory [default: params build.out/VARIANT]")] = None,
+    list_variants: Annotated[bool, typer.Option("--list", help="list the variants and exit")] = False,
+    seed: SeedOption = None,
+    params: ParamsOption = None,
+) -> None:
+    """Build a balanced/augmented variant of the training split (val/test copied unchanged)."""
+    p = _params(params)
+    if list_variants:
+        for name, steps in p.build.variants.items():
+            names = [next(iter(s)) if isinstance(s, dict) else s for s in steps]
+            console.print(f"{name:16} {' + '.join(names):22} {'; '.join(STEP_HELP[n] for n in names)}")
+        return
+    if variant is None:
+        raise FerdataError("give --variant NAME (or --list to see them)")
+    target = out or Path(p.build.out) / variant
+    card = build_variant(variant, data or Path(p.build.data), target, p.build, p.seed if seed is None else seed)
+    console.print(f"wrote {target}: train {sum(card['counts_before'])} -> {sum(card['counts_after'])} rows")
+    for warning in card["warnings"]:
+        console.print(f"[bold red]WARNING:[/bold red] {escape(warning)}")
 
 
 @app.command()

@@ -1,10 +1,10 @@
 """params.yaml: one section per stage, validated on load (unknown keys and bad values are errors)."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ferdata.errors import FerdataError
 
@@ -32,12 +32,143 @@ class AuditParams(_Section):
     )
 
 
+# imbalanced-learn's sampling strategies; classes are named (e.g. {disgust: 1000} or [happy, neutral]).
+SamplingStrategy = (
+    Literal["auto", "all", "minority", "majority", "not minority", "not majority"] | dict[str, int] | list[str]
+)
+
+
+class NeighborParams(_Section):
+    backend: Literal["sklearn", "torch", "pca"] = Field("torch", description="k-NN search behind SMOTE/Tomek/ENN")
+    components: int = Field(64, ge=2, description="pca: dimensions of the sketch")
+    candidates: int = Field(8, ge=0, description="pca: extra candidates re-ranked by true distance")
+    chunk_rows: int = Field(1024, ge=1, description="queries per chunk: bounds memory")
+    device: str = Field("auto", description="torch device: auto, cpu, cuda, cuda:1 ...")
+
+
+class OverSamplerParams(_Section):
+    sampling_strategy: SamplingStrategy = "auto"
+
+
+class SmoteParams(OverSamplerParams):
+    k_neighbors: int = Field(5, ge=1)
+
+
+class AdasynParams(OverSamplerParams):
+    n_neighbors: int = Field(5, ge=1)
+
+
+class CleaningParams(_Section):
+    sampling_strategy: SamplingStrategy = "all"  # imblearn's SMOTETomek and SMOTEENN clean all classes
+
+
+class EnnParams(CleaningParams):
+    n_neighbors: int = Field(3, ge=1)
+    kind_sel: Literal["all", "mode"] = "all"
+
+
+class AugmentParams(_Section):
+    mode: Literal["balance", "multiply"] = Field("balance", description="grow classes to the majority, or x multiplier")
+    multiplier: float = Field(2.0, ge=1.0, description="multiply: each class ends at count x multiplier")
+    hflip: float = Field(0.5, ge=0, le=1, description="probability of a horizontal flip")
+    affine: float = Field(0.7, ge=0, le=1, description="probability of rotation/shift/zoom")
+    rotate: float = Field(10.0, ge=0, le=180, description="degrees, +-")
+    shift: float = Field(0.1, ge=0, le=0.5, description="fraction of the side, +-")
+    zoom: float = Field(0.1, ge=0, lt=1, description="scale 1 +- zoom")
+    color: float = Field(0.5, ge=0, le=1, description="probability of a brightness/contrast change")
+    brightness: float = Field(0.2, ge=0, le=1)
+    contrast: float = Field(0.2, ge=0, le=1)
+    noise: float = Field(0.3, ge=0, le=1, description="probability of Gaussian noise")
+    noise_std: tuple[float, float] = Field((0.02, 0.06), description="noise std range, fraction of 255")
+    erase: float = Field(0.3, ge=0, le=1, description="probability of random erasing (one hole)")
+    erase_size: tuple[float, float] = Field((0.1, 0.3), description="hole side range, fraction of the side")
+
+
+class StepParams(_Section):
+    ros: OverSamplerParams = OverSamplerParams()
+    rus: OverSamplerParams = OverSamplerParams()
+    smote: SmoteParams = SmoteParams()
+    adasyn: AdasynParams = AdasynParams()
+    tomek: CleaningParams = CleaningParams()
+    enn: EnnParams = EnnParams()
+    augment: AugmentParams = AugmentParams()
+
+
+# A variant's step: a name, or {name: {param: value}} to override that step's params in this variant only.
+StepSpec = str | dict[str, dict[str, Any]]
+
+DEFAULT_VARIANTS: dict[str, list[StepSpec]] = {
+    "none": ["none"],
+    "class_weight": ["class_weight"],
+    "ros": ["ros"],
+    "rus": ["rus"],
+    "smote": ["smote"],
+    "adasyn": ["adasyn"],
+    "smotetomek": ["smotetomek"],
+    "smoteenn": ["smoteenn"],
+    "augment": ["augment"],
+    "smote_augment": ["smote", {"augment": {"mode": "multiply", "multiplier": 2.0}}],
+}
+
+
+class BuildParams(_Section):
+    data: str = Field("data/splits/fer2013", description="the ingested dataset variants are built from")
+    out: str = Field("data/variants", description="variants are written to OUT/<variant>/")
+    warn_class_loss: float = Field(
+        0.5, gt=0, le=1, description="warn when a cleaning step removes this share of a class"
+    )
+    neighbors: NeighborParams = NeighborParams()
+    steps: StepParams = StepParams()
+    variants: dict[str, list[StepSpec]] = Field(default_factory=lambda: dict(DEFAULT_VARIANTS))
+    pipeline: list[str] = Field(default_factory=lambda: list(DEFAULT_VARIANTS), description="variants dvc repro builds")
+
+    @model_validator(mode="after")
+    def _pipeline_variants_exist(self) -> "BuildParams":
+        unknown = [v for v in self.pipeline if v not in self.variants]
+        if unknown:
+            raise ValueError(f"pipeline: unknown variant {unknown[0]!r} (known: {', '.join(self.variants)})")
+        return self
+
+    @field_validator("variants")
+    @classmethod
+    def _known_steps(cls, variants: dict[str, list[StepSpec]]) -> dict[str, list[StepSpec]]:
+        from ferdata.variants.registry import STEPS  # the registry imports these params
+
+        for name, specs in variants.items():
+            steps = [step_name(spec) for spec in specs]
+            unknown = [s for s in steps if s not in STEPS]
+            if unknown:
+                raise ValueError(f"variant {name!r}: unknown step {unknown[0]!r} (known: {', '.join(STEPS)})")
+            if len(set(steps)) != len(steps) or not steps:
+                raise ValueError(f"variant {name!r}: list each step once, at least one")
+        return variants
+
+    def step_params(self, name: str, overrides: dict[str, Any]) -> "BuildParams":
+        """These params with one step's section overridden (for a step written as {name: {...}})."""
+        if not overrides:
+            return self
+        if name not in StepParams.model_fields:
+            raise ValueError(f"step {name!r} takes no params")
+        section = getattr(self.steps, name)
+        merged = type(section).model_validate(section.model_dump() | overrides)
+        return self.model_copy(update={"steps": self.steps.model_copy(update={name: merged})})
+
+
+def step_name(spec: StepSpec) -> str:
+    if isinstance(spec, dict):
+        if len(spec) != 1:
+            raise ValueError(f"a step with params is written {{name: {{param: value}}}}, got {spec}")
+        return next(iter(spec))
+    return spec
+
+
 class Params(_Section):
     seed: int = 0
     profile: Literal["cpu-smoke", "paper"] = "cpu-smoke"
     synth: SynthParams = SynthParams()
     ingest: IngestParams = IngestParams()
     audit: AuditParams = AuditParams()
+    build: BuildParams = BuildParams()
 
 
 def load_params(path: Path) -> Params:
@@ -49,7 +180,12 @@ def load_params(path: Path) -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-        raise FerdataError(f"{path}: {where}: {message}") from None
+        raise FerdataError(f"{path}: {describe(exc)}") from None
+
+
+def describe(error: ValidationError) -> str:
+    """The first problem of a validation error in one line: `key.path: message`."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}"

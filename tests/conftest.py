@@ -34,3 +34,17 @@ def write_folder_layout(
         folder = root / split / CLASS_NAMES[label]
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image).save(folder / f"{name}{suffix}")
+
+
+@pytest.fixture(scope="session")
+def ingested(tmp_path_factory, faces) -> Path:
+    """A small ingested dataset (official FER2013 usages) to build variants from."""
+    from ferdata.ingest import ingest
+    from ferdata.params import IngestParams
+    from ferdata.sources.fer2013_csv import write_fer2013_csv
+
+    root = tmp_path_factory.mktemp("ingested")
+    images, labels, usage = synthesize(700, seed=2)
+    write_fer2013_csv(root / "fer.csv", images, labels, usage)
+    ingest(root / "fer.csv", root / "dataset", IngestParams(), seed=0)
+    return root / "dataset"

@@ -40,6 +40,13 @@ def test_cli_takes_defaults_from_params_yaml(tmp_path, faces):
     assert result.returncode == 1 and "synth.rowz: unknown key" in result.stderr and not (tmp_path / "b.csv").exists()
 
 
+def test_bad_option_values_are_named(tmp_path, faces):
+    write_fer2013_csv(tmp_path / "fer.csv", *faces)
+    result = run_cli("ingest", tmp_path / "fer.csv", "--out", tmp_path / "ds", "--val-fraction", "0.9")
+    assert result.returncode == 1 and "option val_fraction: Input should be less than 0.5" in result.stderr
+    assert not (tmp_path / "ds").exists()
+
+
 def test_info_counts_and_imbalance(tmp_path, faces):
     write_fer2013_csv(tmp_path / "fer.csv", *faces)
     assert run_cli("ingest", tmp_path / "fer.csv", "--out", tmp_path / "ds").returncode == 0

@@ -1,0 +1,141 @@
+"""Build one dataset variant: the ingested training split resampled and augmented by the variant's steps.
+
+Only `train.npz` is ever read into a step; `val.npz` and `test.npz` are copied byte for byte. The output is
+written atomically: OUT/{train,val,test}.npz, card.json, card.md, class_counts.png, samples.png, and
+timings.json (the only file whose bytes change between runs with one seed: it holds wall-clock times).
+"""
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ferdata.atomic import atomic_dir, atomic_file
+from ferdata.card import file_sha256, library_versions, write_json
+from ferdata.errors import FerdataError
+from ferdata.labels import CLASS_NAMES
+from ferdata.params import BuildParams
+from ferdata.plots import class_counts_chart, sample_grid
+from ferdata.store import ORIGIN_SEP, SPLITS, load_dataset, save_split
+from ferdata.variants.registry import variant_steps
+
+
+def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed: int) -> dict:
+    """Write the variant to `out` and return its card."""
+    steps = variant_steps(variant, params)
+    dataset = load_dataset(data)  # validates all three splits before anything runs
+    train = dataset["train"]
+    history, timings, extras = [], {}, {}
+    seeds = np.random.SeedSequence(seed).spawn(len(steps))
+    for step, step_seed in zip(steps, seeds, strict=True):
+        before = np.array(train.class_counts())
+        kept_ids = set(train.ids.tolist())
+        started = time.perf_counter()
+        train = step.fit_resample(train, np.random.default_rng(step_seed))
+        timings[step.name] = round(time.perf_counter() - started, 3)
+        after = np.array(train.class_counts())
+        new = ~np.isin(train.ids, list(kept_ids))
+        added = np.bincount(train.labels[new], minlength=len(CLASS_NAMES))
+        history.append(
+            {
+                "step": step.name,
+                "counts_before": before.tolist(),
+                "counts_after": after.tolist(),
+                "added": added.tolist(),
+                "removed": (before + added - after).tolist(),
+            }
+        )
+        extras |= step.report()
+    _check_no_leak(train.origin, train.ids, dataset)
+    warnings = _class_loss_warnings(steps, history, params.warn_class_loss)
+    card = {
+        "variant": variant,
+        "steps": [h["step"] for h in history],
+        "seed": seed,
+        "params": _variant_params(variant, params),
+        "input": {
+            name: {"path": str(data / f"{name}.npz"), "sha256": file_sha256(data / f"{name}.npz")} for name in SPLITS
+        },
+        "counts_before": history[0]["counts_before"],
+        "counts_after": history[-1]["counts_after"],
+        "history": history,
+        "rows_added": int(sum(sum(h["added"]) for h in history)),
+        "rows_removed": int(sum(sum(h["removed"]) for h in history)),
+        **extras,
+        "warnings": warnings,
+        "class_names": list(CLASS_NAMES),
+        "versions": library_versions(),
+    }
+    with atomic_dir(out) as tmp:
+        save_split(train, tmp / "train.npz")
+        for name in ("val", "test"):
+            shutil.copyfile(data / f"{name}.npz", tmp / f"{name}.npz")
+        write_json(tmp / "card.json", card)
+        write_json(tmp / "timings.json", {"seconds": timings})
+        class_counts_chart(card["counts_before"], card["counts_after"], f"variant {variant}", tmp / "class_counts.png")
+        sample_grid(train, tmp / "samples.png")
+        with atomic_file(tmp / "card.md") as md:
+            md.write_text(card_markdown(card))
+    return card
+
+
+def _variant_params(variant: str, params: BuildParams) -> dict:
+    """The params that shaped this variant: its steps, their sections and the neighbour search."""
+    steps = params.variants[variant]
+    names = {next(iter(s)) if isinstance(s, dict) else s for s in steps}
+    sections = params.steps.model_dump()
+    return {
+        "variant": steps,
+        "steps": {name: sections[name] for name in sorted(names) if name in sections},
+        "neighbors": params.neighbors.model_dump(),
+    }
+
+
+def _check_no_leak(origin: np.ndarray, ids: np.ndarray, dataset: dict) -> None:
+    """No training row may be, or descend from, a validation or test image."""
+    held_out = np.concatenate([dataset["val"].ids, dataset["test"].ids])
+    parents = np.array([p for o in origin[origin != ""] for p in o.split(ORIGIN_SEP)], dtype=str)
+    leaked = np.concatenate([ids[np.isin(ids, held_out)], parents[np.isin(parents, held_out)]])
+    if leaked.size:
+        raise FerdataError(f"training rows derive from held-out images, e.g. {leaked[0]}: refusing to write")
+
+
+def _class_loss_warnings(steps: list, history: list[dict], threshold: float) -> list[str]:
+    warnings = []
+    for step, record in zip(steps, history, strict=True):
+        if not step.cleaning:
+            continue
+        for label, (before, removed) in enumerate(zip(record["counts_before"], record["removed"], strict=True)):
+            if before and removed / before >= threshold:
+                warnings.append(
+                    f"{step.name} removed {removed} of {before} {CLASS_NAMES[label]} images "
+                    f"({removed / before:.0%}), leaving {before - removed}; to clean only chosen classes, "
+                    f"set build.steps.{step.name}.sampling_strategy to a list such as [disgust, fear]"
+                )
+    return warnings
+
+
+def card_markdown(card: dict) -> str:
+    """The human card: what was done, class counts per step, warnings and the two figures."""
+    header = "| step | " + " | ".join(CLASS_NAMES) + " | total |"
+    lines = [
+        f"# Variant `{card['variant']}`",
+        "",
+        f"Steps: {', '.join(card['steps'])}. Seed {card['seed']}. Only the training split is resampled; "
+        "val and test are copied unchanged.",
+        "",
+        header,
+        "|" + " --- |" * (len(CLASS_NAMES) + 2),
+        "| (input) | " + " | ".join(map(str, card["counts_before"])) + f" | {sum(card['counts_before'])} |",
+    ]
+    for record in card["history"]:
+        after = record["counts_after"]
+        lines.append(f"| {record['step']} | " + " | ".join(map(str, after)) + f" | {sum(after)} |")
+    lines += ["", f"Rows added: {card['rows_added']}; rows removed: {card['rows_removed']}.", ""]
+    if card.get("class_weights"):
+        lines += ["Class weights for the loss: " + ", ".join(map(str, card["class_weights"])), ""]
+    for warning in card["warnings"]:
+        lines.append(f"> **Warning:** {warning}")
+    lines += ["", "![class counts](class_counts.png)", "", "![real and synthetic samples](samples.png)", ""]
+    return "\n".join(lines)

@@ -1,0 +1,132 @@
+"""k-nearest-neighbour search for imbalanced-learn's samplers, with pluggable backends.
+
+The search dominates the cost of SMOTE, Tomek links and ENN on 2304-pixel images. `Neighbors` is a
+scikit-learn style estimator (`fit`, `kneighbors`, `kneighbors_graph`), so imbalanced-learn takes it in
+place of its default `NearestNeighbors`; it is cloned there, so it holds only plain parameters.
+
+Backends:
+- `sklearn`: scikit-learn's exact `NearestNeighbors`, imbalanced-learn's default search.
+- `torch`: exact brute force with chunked matrix products, on the GPU when there is one.
+- `pca`: approximate. Candidates come from a compact sketch of each image, its PCA projection to
+  `components` dimensions plus the length of what the projection leaves out (sketch distances never exceed
+  true ones), and the best `candidates` extra of them are re-ranked by their true distances.
+"""
+
+import numpy as np
+import torch
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.decomposition import PCA
+from sklearn.neighbors import NearestNeighbors
+
+BACKENDS = ("sklearn", "torch", "pca")
+_PCA_FIT_ROWS = 8192  # a basis from a subsample is still orthonormal; the bound stays valid
+
+
+class Neighbors(BaseEstimator):
+    def __init__(
+        self,
+        n_neighbors: int = 6,
+        backend: str = "pca",
+        components: int = 64,
+        candidates: int = 8,
+        chunk_rows: int = 1024,
+        device: str = "auto",
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.backend = backend
+        self.components = components
+        self.candidates = candidates
+        self.chunk_rows = chunk_rows
+        self.device = device
+        self.n_jobs = n_jobs  # imblearn's ENN sets it; only the sklearn backend uses it
+
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> "Neighbors":
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown neighbour backend {self.backend!r} (known: {', '.join(BACKENDS)})")
+        self.n_samples_fit_ = len(X)
+        if self.backend == "sklearn":
+            self.sklearn_ = NearestNeighbors(n_neighbors=self.n_neighbors, n_jobs=self.n_jobs).fit(X)
+            return self
+        self.device_ = _device(self.device)
+        self.data_ = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.device_)
+        self.norms_ = (self.data_ * self.data_).sum(1)
+        if self.backend == "pca":
+            components = min(self.components, X.shape[1], len(X))
+            sample = X if len(X) <= _PCA_FIT_ROWS else X[np.linspace(0, len(X) - 1, _PCA_FIT_ROWS).astype(int)]
+            pca = PCA(components, svd_solver="randomized", random_state=0).fit(sample)
+            self.basis_ = torch.as_tensor(pca.components_.T.astype(np.float32), device=self.device_)
+            self.sketch_ = torch.cat([self._sketch(c) for c in self.data_.split(self.chunk_rows)])
+            self.sketch_norms_ = (self.sketch_ * self.sketch_).sum(1)
+        return self
+
+    def _sketch(self, rows: torch.Tensor) -> torch.Tensor:
+        """[projection, length of the residual]: Euclidean distances here bound true ones from below."""
+        projected = rows @ self.basis_
+        residual = (rows - projected @ self.basis_.T).norm(dim=1, keepdim=True)
+        return torch.cat([projected, residual], dim=1)
+
+    def kneighbors(
+        self, X: np.ndarray | None = None, n_neighbors: int | None = None, return_distance: bool = True
+    ) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
+        k = n_neighbors or self.n_neighbors
+        if k > self.n_samples_fit_:
+            raise ValueError(
+                f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, n_samples_fit = "
+                f"{self.n_samples_fit_}, n_samples = {self.n_samples_fit_ if X is None else len(X)}"
+            )
+        if self.backend == "sklearn":
+            return self.sklearn_.kneighbors(X, k, return_distance)
+        queries = self.data_ if X is None else torch.as_tensor(np.asarray(X, np.float32), device=self.device_)
+        distances, indices = [], []
+        for first in range(0, len(queries), self.chunk_rows):
+            chunk = queries[first : first + self.chunk_rows]
+            if self.backend == "pca":
+                _, candidates = _nearest(self._sketch(chunk), self.sketch_, self.sketch_norms_, k + self.candidates)
+                candidates = _rerank(chunk, self.data_, self.norms_, candidates)[:, :k]
+            else:
+                _, candidates = _nearest(chunk, self.data_, self.norms_, k)
+            # Report distances computed directly: no float32 cancellation in what is returned.
+            d, order = _squared_to(chunk, self.data_, candidates).sort(dim=1, stable=True)
+            distances.append(d[:, :k])
+            indices.append(candidates.gather(1, order)[:, :k])
+        index = torch.cat(indices).cpu().numpy() if indices else np.zeros((0, k), np.int64)
+        if not return_distance:
+            return index
+        return torch.cat(distances).clamp_min(0).sqrt().cpu().numpy().astype(np.float64), index
+
+    def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity") -> sparse.csr_matrix:
+        k = n_neighbors or self.n_neighbors
+        distances, indices = self.kneighbors(X, k, return_distance=True)
+        values = distances.ravel() if mode == "distance" else np.ones(indices.size)
+        rows = np.repeat(np.arange(len(indices)), k)
+        return sparse.csr_matrix((values, (rows, indices.ravel())), shape=(len(indices), self.n_samples_fit_))
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _nearest(
+    queries: torch.Tensor, data: torch.Tensor, norms: torch.Tensor, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scores and indices of the k nearest rows of `data` (brute force; one fused matrix product).
+
+    ||q - x||^2 = ||q||^2 - 2 q.x + ||x||^2, and ||q||^2 does not change a row's ranking, so it is left out.
+    """
+    scores = torch.addmm(norms[None, :], queries, data.T, alpha=-2)
+    return torch.topk(scores, min(k, len(data)), dim=1, largest=False, sorted=True)
+
+
+def _rerank(queries: torch.Tensor, data: torch.Tensor, norms: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """The candidate indices ordered by true distance (one batched matrix product)."""
+    scores = norms[index] - 2 * torch.bmm(data[index], queries[:, :, None]).squeeze(-1)
+    return index.gather(1, scores.argsort(dim=1, stable=True))
+
+
+def _squared_to(queries: torch.Tensor, data: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Squared distances from each query to its listed rows, computed directly."""
+    return ((data[index] - queries[:, None, :]) ** 2).sum(-1)

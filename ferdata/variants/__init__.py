@@ -1,0 +1,1 @@
+"""Dataset variants: named, ordered lists of steps that resample or augment the training split only."""

@@ -1,0 +1,20 @@
+"""Stage `build@<variant>`: one balanced/augmented variant of the training split.
+
+Usage: python -m pipelines.build VARIANT   (reads build.data, writes build.out/VARIANT)
+"""
+
+import sys
+from pathlib import Path
+
+from ferdata.build import build_variant
+from ferdata.params import load_params
+
+
+def main(variant: str) -> None:
+    params = load_params(Path("params.yaml"))
+    build = params.build
+    build_variant(variant, Path(build.data), Path(build.out) / variant, build, params.seed)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

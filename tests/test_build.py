@@ -1,0 +1,100 @@
+import json
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from ferdata.build import _check_no_leak, build_variant
+from ferdata.errors import FerdataError
+from ferdata.params import BuildParams
+from ferdata.store import load_dataset, load_split
+
+
+def _params_file(tmp_path, ingested, extra: str = "") -> None:
+    (tmp_path / "params.yaml").write_text(f"build:\n  data: {ingested}\n  out: {tmp_path / 'variants'}\n{extra}")
+
+
+@pytest.mark.parametrize(
+    ("args", "extra", "message"),
+    [
+        (["--variant", "smoot"], "", "unknown variant 'smoot' (known: none, class_weight, ros,"),
+        (
+            ["--variant", "smote"],
+            "  steps:\n    smote: {k_neighbours: 3}\n",
+            "build.steps.smote.k_neighbours: unknown key",
+        ),
+        (
+            ["--variant", "x"],
+            "  variants:\n    x: [smote, smoot]\n  pipeline: [x]\n",
+            "unknown step 'smoot' (known: none,",
+        ),
+        (
+            ["--variant", "smote"],
+            "  steps:\n    smote: {k_neighbors: 60}\n",
+            "smote: class 'disgust' has 9 training images, k_neighbors=60 needs at least 61",
+        ),
+        (["--variant", "smote", "--data", "nowhere"], "", "nowhere: not a directory"),
+        (["--variant", "ros", "--data", "."], "", "train.npz: no such split file"),
+    ],
+)
+def test_bad_builds_fail_in_one_line_and_write_nothing(tmp_path, ingested, args, extra, message):
+    _params_file(tmp_path, ingested, extra)
+    result = run_cli("build", *args, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert not (tmp_path / "variants").exists()
+
+
+def test_list_shows_every_variant_with_its_steps(tmp_path, ingested):
+    _params_file(tmp_path, ingested)
+    result = run_cli("build", "--list", cwd=tmp_path)
+    assert result.returncode == 0
+    for variant in BuildParams().variants:
+        assert variant in result.stdout
+    assert "smote + augment" in result.stdout
+
+
+def test_cli_build_writes_the_card_and_warns_loudly(tmp_path, ingested):
+    _params_file(tmp_path, ingested)
+    result = run_cli("build", "--variant", "smoteenn", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "variants" / "smoteenn"
+    card = json.loads((out / "card.json").read_text())
+    assert card["warnings"] and "WARNING: enn removed" in result.stdout
+    assert card["steps"] == ["smote", "enn"] and card["rows_removed"] > 0
+    assert (
+        card["history"][1]["removed"] == np.subtract(card["history"][0]["counts_after"], card["counts_after"]).tolist()
+    )
+    assert "seconds" in json.loads((out / "timings.json").read_text())
+    assert "![class counts](class_counts.png)" in (out / "card.md").read_text()
+
+
+def test_restricting_enn_to_chosen_classes_spares_the_others(tmp_path, ingested):
+    params = BuildParams(steps={"enn": {"sampling_strategy": ["disgust", "fear"]}})
+    card = build_variant("smoteenn", ingested, tmp_path / "v", params, seed=0)
+    removed = dict(zip(card["class_names"], card["history"][1]["removed"], strict=True))
+    assert {name for name, n in removed.items() if n} <= {"disgust", "fear"}
+
+
+def test_class_weight_records_balanced_weights(tmp_path, ingested):
+    card = build_variant("class_weight", ingested, tmp_path / "v", BuildParams(), seed=0)
+    counts = np.array(card["counts_after"])
+    np.testing.assert_allclose(card["class_weights"], counts.sum() / (7 * counts), rtol=1e-5)
+
+
+def test_a_variant_can_override_a_step_param(tmp_path, ingested):
+    params = BuildParams(variants={"aug3": [{"augment": {"mode": "multiply", "multiplier": 3}}]}, pipeline=[])
+    card = build_variant("aug3", ingested, tmp_path / "v", params, seed=0)
+    assert card["counts_after"] == [3 * c for c in card["counts_before"]]
+    with pytest.raises(FerdataError, match=r"step 'augment'.*multiplier"):
+        bad = BuildParams(variants={"x": [{"augment": {"multiplier": 0.5}}]}, pipeline=[])
+        build_variant("x", ingested, tmp_path / "w", bad, seed=0)
+
+
+def test_a_row_derived_from_a_held_out_image_is_refused(ingested):
+    dataset = load_dataset(ingested)
+    test_id = dataset["test"].ids[0]
+    with pytest.raises(FerdataError, match=f"derive from held-out images, e.g. {test_id}"):
+        _check_no_leak(np.array(["", f"x|{test_id}"]), np.array(["a", "b"]), dataset)
+    train = load_split(ingested / "train.npz")
+    _check_no_leak(train.origin, train.ids, dataset)  # the real thing passes

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+from imblearn.over_sampling import SMOTE
+from sklearn.base import clone
+from sklearn.neighbors import NearestNeighbors
+
+from ferdata.neighbors import Neighbors
+
+
+@pytest.fixture(scope="module")
+def points():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 50, (5, 64))
+    return (centres[rng.integers(0, 5, 600)] + rng.normal(0, 10, (600, 64))).astype(np.float32)
+
+
+@pytest.mark.parametrize("backend", ["sklearn", "torch"])
+def test_exact_backends_match_sklearn(points, backend):
+    expected_d, expected_i = NearestNeighbors(n_neighbors=4).fit(points).kneighbors(points[:200])
+    search = Neighbors(4, backend=backend, chunk_rows=64).fit(points)
+    distances, index = search.kneighbors(points[:200])
+    np.testing.assert_allclose(distances, expected_d, rtol=1e-4, atol=1e-3)
+    assert (index == expected_i).mean() > 0.99  # ties may order differently
+    assert search.kneighbors(points[:10], return_distance=False).shape == (10, 4)
+
+
+def test_pca_backend_is_a_good_approximation():
+    # Like face images: most variance in a few directions, a little everywhere else.
+    rng = np.random.default_rng(1)
+    points = (rng.normal(0, 10, (600, 8)) @ rng.normal(0, 1, (8, 64)) + rng.normal(0, 1, (600, 64))).astype(np.float32)
+    _, expected = NearestNeighbors(n_neighbors=5).fit(points).kneighbors(points)
+    _, index = Neighbors(5, backend="pca", components=8, candidates=8).fit(points).kneighbors(points)
+    recall = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(index, expected, strict=True)])
+    assert recall > 0.8
+    assert (index[:, 0] == np.arange(len(points))).mean() > 0.99  # each point finds itself first
+
+
+def test_it_is_an_estimator_imblearn_can_clone_and_use(points):
+    search = Neighbors(6, backend="torch")
+    assert clone(search).get_params() == search.get_params()
+    graph = search.fit(points).kneighbors_graph(points[:5])
+    assert graph.shape == (5, len(points)) and graph.sum() == 30
+    labels = np.r_[np.zeros(500, int), np.ones(100, int)]
+    _, resampled = SMOTE(k_neighbors=search, random_state=0).fit_resample(points, labels)
+    assert np.bincount(resampled).tolist() == [500, 500]
+
+
+def test_bad_requests_fail_clearly(points):
+    with pytest.raises(ValueError, match="unknown neighbour backend 'faiss'"):
+        Neighbors(backend="faiss").fit(points)
+    with pytest.raises(ValueError, match="n_neighbors <= n_samples_fit"):
+        Neighbors(700, backend="torch").fit(points).kneighbors(points[:2])
