@@ -1,24 +1,42 @@
-"""Run a function in a fresh process and report its best wall time and peak memory above the idle baseline."""
+"""Run a function in a fresh process and report its best wall time, its peak memory above what the process
+held when it started, and what it returned."""
 
-import resource
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
+_PAGE = 4096
 
-def _child(function: Callable, args: tuple, repeats: int) -> tuple[float, float]:
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    best = float("inf")
+
+def _rss() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * _PAGE
+
+
+def _child(function: Callable, args: tuple, repeats: int) -> tuple[float, float, object]:
+    baseline, peak = _rss(), [0]
+    done = threading.Event()
+
+    def sample() -> None:  # polls resident memory: sees allocations of numpy, torch and C libraries alike
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss())
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    best, result = float("inf"), None
     for _ in range(repeats):
         start = time.perf_counter()
-        function(*args)
+        result = function(*args)
         best = min(best, time.perf_counter() - start)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return best, (peak - baseline) / 1024  # ru_maxrss is in KiB on Linux
+    done.set()
+    sampler.join()
+    return best, (max(peak[0], _rss()) - baseline) / 2**20, result
 
 
-def measure(function: Callable, *args, repeats: int = 2) -> tuple[float, float]:
-    """(best seconds, peak extra MiB) of `function(*args)` in a new process (imports already paid)."""
+def measure(function: Callable, *args, repeats: int = 1) -> tuple[float, float, object]:
+    """(best seconds, peak extra MiB, result) of `function(*args)` in a new process (imports already paid)."""
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         return pool.submit(_child, function, args, repeats).result()

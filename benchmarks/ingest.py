@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _measure import measure
 
+from _measure import measure
 from ferdata.sources.fer2013_csv import read_fer2013_csv, write_fer2013_csv
 from ferdata.synth import synthesize
 
@@ -43,13 +43,13 @@ def main() -> None:
             write_fer2013_csv(path, *synthesize(35887, seed=0))
         print(f"input: {path} ({path.stat().st_size / 2**20:.0f} MiB on disk)")
         results = {
-            "ferdata (pyarrow + numpy decode)": measure(ferdata_parse, path),
-            "pd.read_csv alone (no pixel parse)": measure(pandas_alone, path),
-            "per-row np.array(row.split()) loop": measure(per_row_loop, path, repeats=1),
+            "ferdata (pyarrow + numpy decode)": measure(ferdata_parse, path, repeats=2),
+            "pd.read_csv alone (no pixel parse)": measure(pandas_alone, path, repeats=2),
+            "per-row np.array(row.split()) loop": measure(per_row_loop, path),
         }
     ours = results["ferdata (pyarrow + numpy decode)"][0]
     print(f"{'method':38} {'seconds':>8} {'peak MiB':>9} {'vs ferdata':>11}")
-    for name, (seconds, peak) in results.items():
+    for name, (seconds, peak, _) in results.items():
         print(f"{name:38} {seconds:8.2f} {peak:9.0f} {seconds / ours:10.2f}x")
     pandas_time = results["pd.read_csv alone (no pixel parse)"][0]
     loop_time = results["per-row np.array(row.split()) loop"][0]

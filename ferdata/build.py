@@ -15,7 +15,7 @@ from ferdata.atomic import atomic_dir, atomic_file
 from ferdata.card import file_sha256, library_versions, write_json
 from ferdata.errors import FerdataError
 from ferdata.labels import CLASS_NAMES
-from ferdata.params import BuildParams
+from ferdata.params import BuildParams, step_name
 from ferdata.plots import class_counts_chart, sample_grid
 from ferdata.store import ORIGIN_SEP, SPLITS, load_dataset, save_split
 from ferdata.variants.registry import variant_steps
@@ -30,12 +30,12 @@ def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed
     seeds = np.random.SeedSequence(seed).spawn(len(steps))
     for step, step_seed in zip(steps, seeds, strict=True):
         before = np.array(train.class_counts())
-        kept_ids = set(train.ids.tolist())
+        ids_before = train.ids
         started = time.perf_counter()
         train = step.fit_resample(train, np.random.default_rng(step_seed))
         timings[step.name] = round(time.perf_counter() - started, 3)
         after = np.array(train.class_counts())
-        new = ~np.isin(train.ids, list(kept_ids))
+        new = ~np.isin(train.ids, ids_before)
         added = np.bincount(train.labels[new], minlength=len(CLASS_NAMES))
         history.append(
             {
@@ -83,7 +83,7 @@ def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed
 def _variant_params(variant: str, params: BuildParams) -> dict:
     """The params that shaped this variant: its steps, their sections and the neighbour search."""
     steps = params.variants[variant]
-    names = {next(iter(s)) if isinstance(s, dict) else s for s in steps}
+    names = {step_name(s) for s in steps}
     sections = params.steps.model_dump()
     return {
         "variant": steps,

@@ -12,17 +12,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from ferdata.audit import audit_dataset
-from ferdata.build import build_variant
 from ferdata.card import write_json
 from ferdata.errors import FerdataError
 from ferdata.info import class_count_table
 from ferdata.ingest import ingest as ingest_dataset
 from ferdata.labels import CLASS_NAMES
-from ferdata.params import Params, describe, load_params
+from ferdata.params import Params, describe, load_params, step_name
 from ferdata.sources.fer2013_csv import write_fer2013_csv
 from ferdata.store import load_dataset
 from ferdata.synth import synthesize
-from ferdata.variants.registry import STEP_HELP
+from ferdata.variants import STEP_HELP
 
 app = typer.Typer(
     help="Leak-free FER data preparation: ingest, audit, balance, augment and train.",
@@ -121,10 +120,13 @@ def build(
     params: ParamsOption = None,
 ) -> None:
     """Build a balanced/augmented variant of the training split (val/test copied unchanged)."""
+    # Imported here: torch, imbalanced-learn and albumentations would slow every other command's start.
+    from ferdata.build import build_variant
+
     p = _params(params)
     if list_variants:
         for name, steps in p.build.variants.items():
-            names = [next(iter(s)) if isinstance(s, dict) else s for s in steps]
+            names = [step_name(s) for s in steps]
             console.print(f"{name:16} {' + '.join(names):22} {'; '.join(STEP_HELP[n] for n in names)}")
         return
     if variant is None:

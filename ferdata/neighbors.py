@@ -6,10 +6,13 @@ place of its default `NearestNeighbors`; it is cloned there, so it holds only pl
 
 Backends:
 - `sklearn`: scikit-learn's exact `NearestNeighbors`, imbalanced-learn's default search.
-- `torch`: exact brute force with chunked matrix products, on the GPU when there is one.
+- `torch`: exact brute force with chunked matrix products, on the GPU when there is one. On the CPU, data of
+  whole numbers 0..255 (every ferdata image) are shifted to int8 and multiplied with an int8 matrix product
+  accumulating in int32: exact, and about 7x the float32 throughput on a CPU with VNNI.
 - `pca`: approximate. Candidates come from a compact sketch of each image, its PCA projection to
   `components` dimensions plus the length of what the projection leaves out (sketch distances never exceed
-  true ones), and the best `candidates` extra of them are re-ranked by their true distances.
+  true ones), and the best `candidates` extra of them are re-ranked by their true distances. Data of at most
+  `SKETCH_ABOVE` rows is searched exactly: there the sketch costs more than it saves.
 """
 
 import numpy as np
@@ -20,14 +23,19 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
 BACKENDS = ("sklearn", "torch", "pca")
-_PCA_FIT_ROWS = 8192  # a basis from a subsample is still orthonormal; the bound stays valid
+SKETCH_ABOVE = 16384
+_BLOCK_ROWS = 1024
+_FLOAT_SLACK = 32  # > the float32 rounding of a pixel score (|score| < 2^27: 10 at most)
+_PCA_FIT_ROWS = 8192  # the PCA basis is fitted on an evenly spaced subsample: it only proposes candidates
 
 
 class Neighbors(BaseEstimator):
+    """k nearest rows of the fitted data, nearest first (a query in the data finds itself)."""
+
     def __init__(
         self,
         n_neighbors: int = 6,
-        backend: str = "pca",
+        backend: str = "torch",
         components: int = 64,
         candidates: int = 8,
         chunk_rows: int = 1024,
@@ -52,7 +60,12 @@ class Neighbors(BaseEstimator):
         self.device_ = _device(self.device)
         self.data_ = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.device_)
         self.norms_ = (self.data_ * self.data_).sum(1)
-        if self.backend == "pca":
+        self.pixels_ = self.device_.type == "cpu" and _are_pixels(self.data_)
+        if self.pixels_:
+            self.data8_ = _to_int8(self.data_)
+            self.norms8_ = (self.data8_.int() ** 2).sum(1)
+        self.sketched_ = self.backend == "pca" and len(X) > SKETCH_ABOVE
+        if self.sketched_:
             components = min(self.components, X.shape[1], len(X))
             sample = X if len(X) <= _PCA_FIT_ROWS else X[np.linspace(0, len(X) - 1, _PCA_FIT_ROWS).astype(int)]
             pca = PCA(components, svd_solver="randomized", random_state=0).fit(sample)
@@ -82,15 +95,18 @@ class Neighbors(BaseEstimator):
         distances, indices = [], []
         for first in range(0, len(queries), self.chunk_rows):
             chunk = queries[first : first + self.chunk_rows]
-            if self.backend == "pca":
+            if self.sketched_:
                 _, candidates = _nearest(self._sketch(chunk), self.sketch_, self.sketch_norms_, k + self.candidates)
                 candidates = _rerank(chunk, self.data_, self.norms_, candidates)[:, :k]
+            elif self.pixels_ and _are_pixels(chunk):
+                _, candidates = _nearest_pixels(_to_int8(chunk), self.data8_, self.norms8_, k)
             else:
                 _, candidates = _nearest(chunk, self.data_, self.norms_, k)
-            # Report distances computed directly: no float32 cancellation in what is returned.
-            d, order = _squared_to(chunk, self.data_, candidates).sort(dim=1, stable=True)
-            distances.append(d[:, :k])
-            indices.append(candidates.gather(1, order)[:, :k])
+            if return_distance:  # computed directly: no float32 cancellation in what is returned
+                d, order = _squared_to(chunk, self.data_, candidates).sort(dim=1, stable=True)
+                distances.append(d)
+                candidates = candidates.gather(1, order)
+            indices.append(candidates)
         index = torch.cat(indices).cpu().numpy() if indices else np.zeros((0, k), np.int64)
         if not return_distance:
             return index
@@ -119,6 +135,44 @@ def _nearest(
     """
     scores = torch.addmm(norms[None, :], queries, data.T, alpha=-2)
     return torch.topk(scores, min(k, len(data)), dim=1, largest=False, sorted=True)
+
+
+def _are_pixels(values: torch.Tensor) -> bool:
+    """Whole numbers within 0..255, exactly representable as int8 after a shift of -128 (checked in row
+    blocks, so the temporaries stay small)."""
+    return all(bool(((b >= 0) & (b <= 255) & (b == b.round())).all()) for b in values.split(_BLOCK_ROWS))
+
+
+def _to_int8(values: torch.Tensor) -> torch.Tensor:
+    """Shifted by -128 into int8 (distances do not change under a shift), in row blocks."""
+    return torch.cat([(b - 128).to(torch.int8) for b in values.split(_BLOCK_ROWS)])
+
+
+def _nearest_pixels(
+    queries: torch.Tensor, data: torch.Tensor, norms: torch.Tensor, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`_nearest` for int8 pixels, exact: int8 products accumulate exactly in int32 (2304 x 128^2 < 2^31).
+
+    Whole-matrix arithmetic is cheaper in float32 than in int32 here, but float32 rounds scores of this
+    size by up to 10. So float32 scores pick `k + 8` candidates, the candidates are scored exactly, and a row
+    is certain when its k-th exact score is more than `_FLOAT_SLACK` below every score it did not take;
+    the few other rows are scored exactly in full.
+    """
+    products = torch._int_mm(queries, data.T)
+    rough = torch.add(norms.float()[None, :], products.float(), alpha=-2)
+    take = min(k + 8, len(data))
+    rough_taken, candidates = torch.topk(rough, take, dim=1, largest=False, sorted=True)
+    scores = norms[candidates] - 2 * products.gather(1, candidates)
+    scores, order = scores.sort(dim=1, stable=True)
+    scores, candidates = scores[:, :k], candidates.gather(1, order)[:, :k]
+    if take < len(data):
+        unsure = torch.nonzero(scores[:, -1] >= rough_taken[:, -1] - _FLOAT_SLACK).ravel()
+        if len(unsure):
+            full = norms.long()[None, :] - 2 * products[unsure].long()
+            exact_scores, exact_candidates = torch.topk(full, k, dim=1, largest=False, sorted=True)
+            scores[unsure] = exact_scores.to(scores.dtype)
+            candidates[unsure] = exact_candidates
+    return scores, candidates
 
 
 def _rerank(queries: torch.Tensor, data: torch.Tensor, norms: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

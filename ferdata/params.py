@@ -7,6 +7,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ferdata.errors import FerdataError
+from ferdata.variants import STEP_HELP
 
 
 class _Section(BaseModel):
@@ -46,15 +47,15 @@ class NeighborParams(_Section):
     device: str = Field("auto", description="torch device: auto, cpu, cuda, cuda:1 ...")
 
 
-class OverSamplerParams(_Section):
+class SamplingParams(_Section):
     sampling_strategy: SamplingStrategy = "auto"
 
 
-class SmoteParams(OverSamplerParams):
+class SmoteParams(SamplingParams):
     k_neighbors: int = Field(5, ge=1)
 
 
-class AdasynParams(OverSamplerParams):
+class AdasynParams(SamplingParams):
     n_neighbors: int = Field(5, ge=1)
 
 
@@ -85,8 +86,8 @@ class AugmentParams(_Section):
 
 
 class StepParams(_Section):
-    ros: OverSamplerParams = OverSamplerParams()
-    rus: OverSamplerParams = OverSamplerParams()
+    ros: SamplingParams = SamplingParams()
+    rus: SamplingParams = SamplingParams()
     smote: SmoteParams = SmoteParams()
     adasyn: AdasynParams = AdasynParams()
     tomek: CleaningParams = CleaningParams()
@@ -132,13 +133,11 @@ class BuildParams(_Section):
     @field_validator("variants")
     @classmethod
     def _known_steps(cls, variants: dict[str, list[StepSpec]]) -> dict[str, list[StepSpec]]:
-        from ferdata.variants.registry import STEPS  # the registry imports these params
-
         for name, specs in variants.items():
             steps = [step_name(spec) for spec in specs]
-            unknown = [s for s in steps if s not in STEPS]
+            unknown = [s for s in steps if s not in STEP_HELP]
             if unknown:
-                raise ValueError(f"variant {name!r}: unknown step {unknown[0]!r} (known: {', '.join(STEPS)})")
+                raise ValueError(f"variant {name!r}: unknown step {unknown[0]!r} (known: {', '.join(STEP_HELP)})")
             if len(set(steps)) != len(steps) or not steps:
                 raise ValueError(f"variant {name!r}: list each step once, at least one")
         return variants

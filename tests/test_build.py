@@ -2,8 +2,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import run_cli
 
+from conftest import run_cli
 from ferdata.build import _check_no_leak, build_variant
 from ferdata.errors import FerdataError
 from ferdata.params import BuildParams

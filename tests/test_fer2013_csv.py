@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
 
+from conftest import run_cli
 from ferdata.errors import FerdataError
 from ferdata.sources.fer2013_csv import format_fer2013_csv, read_fer2013_csv
 

@@ -2,9 +2,9 @@ import json
 
 import numpy as np
 import pytest
-from conftest import run_cli, write_folder_layout
 from PIL import Image
 
+from conftest import run_cli, write_folder_layout
 from ferdata.ingest import ingest
 from ferdata.params import IngestParams
 from ferdata.sources.fer2013_folders import read_fer2013_folders

@@ -2,8 +2,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import run_cli
 
+from conftest import run_cli
 from ferdata.ingest import ingest
 from ferdata.params import IngestParams
 from ferdata.sources.fer2013_csv import write_fer2013_csv

@@ -4,6 +4,7 @@ from imblearn.over_sampling import SMOTE
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 
+from ferdata import neighbors
 from ferdata.neighbors import Neighbors
 
 
@@ -24,12 +25,27 @@ def test_exact_backends_match_sklearn(points, backend):
     assert search.kneighbors(points[:10], return_distance=False).shape == (10, 4)
 
 
-def test_pca_backend_is_a_good_approximation():
+@pytest.mark.parametrize("slack", [32, 10**12])  # the usual path; every row re-scored in full
+def test_pixel_data_takes_the_exact_int8_path(points, slack, monkeypatch):
+    monkeypatch.setattr(neighbors, "_FLOAT_SLACK", slack)
+    pixels = np.clip(np.rint(points * 2 + 128), 0, 255).astype(np.float32)
+    expected_d, _ = NearestNeighbors(n_neighbors=5).fit(pixels).kneighbors(pixels)
+    search = Neighbors(5, backend="torch", chunk_rows=100).fit(pixels)
+    assert search.pixels_
+    distances, _ = search.kneighbors(pixels)
+    np.testing.assert_allclose(distances, expected_d, rtol=1e-6)
+    assert not Neighbors(5, backend="torch").fit(points).pixels_  # other data keeps float32
+
+
+def test_pca_backend_is_a_good_approximation(monkeypatch):
     # Like face images: most variance in a few directions, a little everywhere else.
     rng = np.random.default_rng(1)
     points = (rng.normal(0, 10, (600, 8)) @ rng.normal(0, 1, (8, 64)) + rng.normal(0, 1, (600, 64))).astype(np.float32)
     _, expected = NearestNeighbors(n_neighbors=5).fit(points).kneighbors(points)
-    _, index = Neighbors(5, backend="pca", components=8, candidates=8).fit(points).kneighbors(points)
+    search = Neighbors(5, backend="pca", components=8, candidates=8)
+    monkeypatch.setattr(neighbors, "SKETCH_ABOVE", 100)  # sketch even this small set
+    _, index = search.fit(points).kneighbors(points)
+    assert search.sketched_
     recall = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(index, expected, strict=True)])
     assert recall > 0.8
     assert (index[:, 0] == np.arange(len(points))).mean() > 0.99  # each point finds itself first

@@ -1,8 +1,8 @@
 import json
 
 import pytest
-from conftest import run_cli
 
+from conftest import run_cli
 from ferdata.errors import FerdataError
 from ferdata.params import load_params
 from ferdata.sources.fer2013_csv import write_fer2013_csv

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA, write_folder_layout
 
+from conftest import SHARED_DATA, write_folder_layout
 from ferdata.audit import audit_dataset
 from ferdata.ingest import ingest
 from ferdata.params import AuditParams, IngestParams

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
-from conftest import run_cli
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from conftest import run_cli
 from ferdata.sources.fer2013_csv import read_fer2013_csv
 from ferdata.synth import synthesize
 

@@ -7,6 +7,7 @@ import pytest
 from ferdata.build import build_variant
 from ferdata.params import BuildParams
 from ferdata.store import ORIGIN_SEP, load_dataset, load_split
+from ferdata.variants import STEP_HELP
 from ferdata.variants.registry import STEPS
 
 PARAMS = BuildParams()
@@ -106,6 +107,10 @@ def test_augmented_rows_copy_their_parent_label(built, ingested):
     parents = np.array([position[o] for o in train.origin[made]])
     assert (train.labels[made] == source.labels[parents]).all()
     assert (train.images[made] != source.images[parents]).any(axis=(1, 2)).mean() > 0.9
+
+
+def test_the_registry_builds_every_named_step():
+    assert list(STEPS) == list(STEP_HELP)
 
 
 @pytest.mark.parametrize("step", sorted(STEPS))

@@ -1,1 +1,18 @@
-"""Dataset variants: named, ordered lists of steps that resample or augment the training split only."""
+"""Dataset variants: named, ordered lists of steps that resample or augment the training split only.
+
+The step names live here, light to import (params validation needs them); `registry` builds the steps.
+"""
+
+STEP_HELP: dict[str, str] = {
+    "none": "the training split as ingested",
+    "class_weight": "no resampling; balanced class weights for the loss",
+    "ros": "random oversampling to the majority count",
+    "rus": "random undersampling to the minority count",
+    "smote": "SMOTE to the majority count",
+    "adasyn": "ADASYN to about the majority count",
+    "tomek": "remove Tomek links",
+    "enn": "remove rows their neighbours disagree with",
+    "smotetomek": "SMOTE, then remove Tomek links",
+    "smoteenn": "SMOTE, then edited nearest neighbours",
+    "augment": "albumentations copies",
+}

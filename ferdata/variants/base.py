@@ -44,8 +44,11 @@ def as_features(images: np.ndarray) -> np.ndarray:
 
 
 def as_images(features: np.ndarray) -> np.ndarray:
-    """Interpolated features back to uint8 images, rounded and clipped."""
-    return np.clip(np.rint(features), 0, 255).astype(np.uint8).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+    """Interpolated features back to uint8 images, rounded and clipped in place (`features` is consumed:
+    no float temporaries the size of the new rows)."""
+    np.rint(features, out=features)
+    np.clip(features, 0, 255, out=features)
+    return features.astype(np.uint8).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
 
 
 def imblearn_strategy(strategy: str | dict[str, int] | list[str]) -> str | dict[int, int] | list[int]:

@@ -26,20 +26,6 @@ STEPS: dict[str, Callable[[BuildParams], list[Step]]] = {
     "augment": lambda p: [Augment(p.steps.augment)],
 }
 
-STEP_HELP: dict[str, str] = {
-    "none": "the training split as ingested",
-    "class_weight": "no resampling; balanced class weights for the loss",
-    "ros": "random oversampling to the majority count",
-    "rus": "random undersampling to the minority count",
-    "smote": "SMOTE to the majority count",
-    "adasyn": "ADASYN to about the majority count",
-    "tomek": "remove Tomek links",
-    "enn": "remove rows their neighbours disagree with",
-    "smotetomek": "SMOTE, then remove Tomek links",
-    "smoteenn": "SMOTE, then edited nearest neighbours",
-    "augment": "albumentations copies",
-}
-
 
 def variant_steps(variant: str, params: BuildParams) -> list[Step]:
     """The steps of a variant, composites expanded, in order, each with its (overridden) params."""

@@ -12,7 +12,7 @@ from imblearn.utils import check_sampling_strategy
 from ferdata.errors import FerdataError
 from ferdata.labels import CLASS_NAMES
 from ferdata.neighbors import Neighbors
-from ferdata.params import AdasynParams, CleaningParams, EnnParams, NeighborParams, OverSamplerParams, SmoteParams
+from ferdata.params import AdasynParams, CleaningParams, EnnParams, NeighborParams, SamplingParams, SmoteParams
 from ferdata.store import Split, concat
 from ferdata.variants.base import Step, as_features, as_images, derived, imblearn_strategy, seed_of
 
@@ -22,16 +22,11 @@ class RandomOversample(Step):
 
     name = "ros"
 
-    def __init__(self, params: OverSamplerParams) -> None:
+    def __init__(self, params: SamplingParams) -> None:
         self.params = params
 
     def fit_resample(self, train: Split, rng: np.random.Generator) -> Split:
-        sampler = RandomOverSampler(
-            sampling_strategy=imblearn_strategy(self.params.sampling_strategy), random_state=seed_of(rng)
-        )
-        # The sampler only picks rows, so it is given row numbers instead of 2304 pixels per row.
-        sampler.fit_resample(np.arange(len(train))[:, None], train.labels)
-        repeats = sampler.sample_indices_[len(train) :]
+        repeats = _picked_rows(RandomOverSampler, self.params, train, rng)[len(train) :]
         return concat([train, derived(train, self.name, train.images[repeats], train.labels[repeats], [repeats])])
 
 
@@ -40,15 +35,19 @@ class RandomUndersample(Step):
 
     name = "rus"
 
-    def __init__(self, params: OverSamplerParams) -> None:
+    def __init__(self, params: SamplingParams) -> None:
         self.params = params
 
     def fit_resample(self, train: Split, rng: np.random.Generator) -> Split:
-        sampler = RandomUnderSampler(
-            sampling_strategy=imblearn_strategy(self.params.sampling_strategy), random_state=seed_of(rng)
-        )
-        sampler.fit_resample(np.arange(len(train))[:, None], train.labels)
-        return train.take(np.sort(sampler.sample_indices_))
+        return train.take(np.sort(_picked_rows(RandomUnderSampler, self.params, train, rng)))
+
+
+def _picked_rows(sampler_type: type, params: SamplingParams, train: Split, rng: np.random.Generator) -> np.ndarray:
+    """The rows a random sampler keeps or repeats, in its order. It only picks rows, so it is given row
+    numbers instead of 2304 pixels per row."""
+    sampler = sampler_type(sampling_strategy=imblearn_strategy(params.sampling_strategy), random_state=seed_of(rng))
+    sampler.fit_resample(np.arange(len(train))[:, None], train.labels)
+    return sampler.sample_indices_
 
 
 class _TracedSMOTE(SMOTE):
