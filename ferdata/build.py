@@ -1,8 +1,9 @@
 """Build one dataset variant: the ingested training split resampled and augmented by the variant's steps.
 
 Only `train.npz` is ever read into a step; `val.npz` and `test.npz` are copied byte for byte. The output is
-written atomically: OUT/{train,val,test}.npz, card.json, card.md, class_counts.png, samples.png, and
-timings.json (the only file whose bytes change between runs with one seed: it holds wall-clock times).
+written atomically: OUT/{train,val,test}.npz, card.json, card.md, class_counts.png and samples.png, the same
+bytes on every run with one seed. Wall-clock times are returned, not written there, so they cannot change
+the output's bytes.
 """
 
 import shutil
@@ -21,8 +22,8 @@ from ferdata.store import ORIGIN_SEP, SPLITS, load_dataset, save_split
 from ferdata.variants.registry import variant_steps
 
 
-def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed: int) -> dict:
-    """Write the variant to `out` and return its card."""
+def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed: int) -> tuple[dict, dict]:
+    """Write the variant to `out`; return its card and the seconds each step took."""
     steps = variant_steps(variant, params)
     dataset = load_dataset(data)  # validates all three splits before anything runs
     train = dataset["train"]
@@ -72,12 +73,11 @@ def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed
         for name in ("val", "test"):
             shutil.copyfile(data / f"{name}.npz", tmp / f"{name}.npz")
         write_json(tmp / "card.json", card)
-        write_json(tmp / "timings.json", {"seconds": timings})
         class_counts_chart(card["counts_before"], card["counts_after"], f"variant {variant}", tmp / "class_counts.png")
         sample_grid(train, tmp / "samples.png")
         with atomic_file(tmp / "card.md") as md:
             md.write_text(card_markdown(card))
-    return card
+    return card, timings
 
 
 def _variant_params(variant: str, params: BuildParams) -> dict:

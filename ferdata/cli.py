@@ -132,8 +132,11 @@ def build(
     if variant is None:
         raise FerdataError("give --variant NAME (or --list to see them)")
     target = out or Path(p.build.out) / variant
-    card = build_variant(variant, data or Path(p.build.data), target, p.build, p.seed if seed is None else seed)
-    console.print(f"wrote {target}: train {sum(card['counts_before'])} -> {sum(card['counts_after'])} rows")
+    card, seconds = build_variant(
+        variant, data or Path(p.build.data), target, p.build, p.seed if seed is None else seed
+    )
+    steps = ", ".join(f"{step} {t:.1f} s" for step, t in seconds.items())
+    console.print(f"wrote {target}: train {sum(card['counts_before'])} -> {sum(card['counts_after'])} rows ({steps})")
     for warning in card["warnings"]:
         console.print(f"[bold red]WARNING:[/bold red] {escape(warning)}")
 

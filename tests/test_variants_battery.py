@@ -39,7 +39,7 @@ def built(ingested, tmp_path_factory):
     cards = {}
     for variant in PARAMS.variants:
         for run in ("a", "b"):
-            cards[variant] = build_variant(variant, ingested, root / run / variant, PARAMS, seed=11)
+            cards[variant], _ = build_variant(variant, ingested, root / run / variant, PARAMS, seed=11)
     return root, cards
 
 
@@ -116,7 +116,7 @@ def test_the_registry_builds_every_named_step():
 @pytest.mark.parametrize("step", sorted(STEPS))
 def test_every_step_alone_keeps_the_contract(step, ingested, tmp_path):
     params = BuildParams(variants={"only": [step]}, pipeline=["only"])
-    card = build_variant("only", ingested, tmp_path / step, params, seed=0)
+    card, _ = build_variant("only", ingested, tmp_path / step, params, seed=0)
     train = load_split(tmp_path / step / "train.npz")
     assert train.class_counts() == card["counts_after"]
     assert card["steps"] == [s.name for s in STEPS[step](params)]
