@@ -1,0 +1,41 @@
+"""Scores of a classifier from its logits: top-1/2/3, per-class precision/recall/F1, macro and weighted F1,
+confusion matrix. Plain numpy, checked against scikit-learn in the tests."""
+
+import numpy as np
+
+from ferdata.labels import CLASS_NAMES
+
+
+def confusion(labels: np.ndarray, predicted: np.ndarray, classes: int = len(CLASS_NAMES)) -> np.ndarray:
+    """counts[true, predicted]."""
+    return np.bincount(labels * classes + predicted, minlength=classes * classes).reshape(classes, classes)
+
+
+def scores(logits: np.ndarray, labels: np.ndarray, loss: float) -> dict:
+    """The metrics file's entry for one split."""
+    ranked = np.argsort(-logits, axis=1, kind="stable")
+    counts = confusion(labels, ranked[:, 0], logits.shape[1])
+    true_positive = np.diag(counts).astype(float)
+    support = counts.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.nan_to_num(true_positive / counts.sum(axis=0))
+        recall = np.nan_to_num(true_positive / support)
+        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
+    present = support > 0
+    return {
+        "top1": _top(ranked, labels, 1),
+        "top2": _top(ranked, labels, 2),
+        "top3": _top(ranked, labels, 3),
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "weighted_f1": float((f1 * support).sum() / max(support.sum(), 1)),
+        "loss": float(loss),
+        "per_class": {
+            name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for name, p, r, f, s in zip(CLASS_NAMES, precision, recall, f1, support, strict=True)
+        },
+        "confusion": counts.tolist(),
+    }
+
+
+def _top(ranked: np.ndarray, labels: np.ndarray, k: int) -> float:
+    return float((ranked[:, :k] == labels[:, None]).any(axis=1).mean()) if len(labels) else 0.0
