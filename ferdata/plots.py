@@ -26,7 +26,7 @@ def class_counts_chart(before: list[int], after: list[int], title: str, path: Pa
     axes.set_title(title)
     axes.legend()
     figure.tight_layout()
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def sample_grid(split: Split, path: Path, per_kind: int = 6) -> None:
@@ -46,10 +46,11 @@ def sample_grid(split: Split, path: Path, per_kind: int = 6) -> None:
     axes.set_xticks([per_kind * side / 2, (1.5 * per_kind + 1) * side], ["real", "synthetic"])
     axes.tick_params(length=0)
     figure.tight_layout()
-    _save(figure, path)
+    save_figure(figure, path)
 
 
-def _save(figure: plt.Figure, path: Path) -> None:
+def save_figure(figure: plt.Figure, path: Path) -> None:
+    """Write a figure as PNG, atomically, with no version string in the file (its bytes follow the data)."""
     with atomic_file(path) as tmp:
         figure.savefig(tmp, format="png", metadata=_METADATA)
     plt.close(figure)

@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -13,12 +15,25 @@ from sklearn.metrics import (
 
 from ferdata.errors import FerdataError
 from trainer.augment import AugmentConfig, erase, ten_crop, warp
-from trainer.config import TrainConfig
+from trainer.config import PROFILES, TrainConfig
+from trainer.ensemble import ensemble
+from trainer.evaluate import evaluate
 from trainer.fit import fit, pick_device
 from trainer.metrics import scores
 from trainer.models import VGG16Transfer, VGGNet, build_model
 
 TINY = TrainConfig(width=0.125, epochs=2, batch_size=64, lr=0.02, ten_crop=False, channels_last=False)
+
+
+def test_class_weights_come_from_a_class_weight_variant(ingested, tmp_path):
+    from ferdata.build import build_variant
+    from ferdata.params import BuildParams
+    from trainer.fit import _loss_weights
+
+    card, _ = build_variant("class_weight", ingested, tmp_path / "cw", BuildParams(), seed=0)
+    weights = _loss_weights(tmp_path / "cw" / "card.json", torch.device("cpu"), required=False)
+    assert weights.tolist() == pytest.approx(card["class_weights"])
+    assert _loss_weights(ingested / "card.json", torch.device("cpu"), required=False) is None
 
 
 def test_vggnet_is_usef_kh_s_architecture():
@@ -108,6 +123,50 @@ def test_identity_warp_keeps_the_image_and_crops_are_ten():
     torch.testing.assert_close(crops[5], crops[0].flip(-1))
     erased = erase(crops, AugmentConfig(erase_p=1.0), torch.Generator().manual_seed(0))
     assert ((erased == 0) & (crops != 0)).flatten(1).any(1).all()
+
+
+def test_evaluate_and_ensemble_score_checkpoints(ingested, tmp_path):
+    first = fit(ingested, tmp_path / "a", TINY, seed=1, device_name="cpu")
+    fit(ingested, tmp_path / "b", TINY, seed=2, device_name="cpu")
+    evaluated = evaluate(tmp_path / "a" / "best.pt", ingested, "cpu")
+    for split in ("val", "test"):
+        assert evaluated[split]["loss"] == pytest.approx(first[split]["loss"], rel=1e-5)
+        assert {**evaluated[split], "loss": 0} == {**first[split], "loss": 0}
+    assert evaluate(tmp_path / "a" / "best.pt", ingested, "cpu", ten_crop=True)["ten_crop"] is True
+    alone = ensemble([tmp_path / "a" / "best.pt"], ingested, "cpu")
+    assert alone["test"]["top1"] == first["test"]["top1"]  # one member: its own ranking
+    pair = ensemble([tmp_path / "a" / "best.pt", tmp_path / "b" / "best.pt"], ingested, "cpu")
+    assert set(pair["test"]) == set(first["test"]) and 0 <= pair["test"]["top1"] <= 1
+
+
+def test_foreign_checkpoints_are_refused(ingested, tmp_path):
+    fit(ingested, tmp_path / "a", TINY, seed=1, device_name="cpu")
+    state = torch.load(tmp_path / "a" / "best.pt", weights_only=False)
+    torch.save(state | {"class_names": ["a", "b"]}, tmp_path / "classes.pt")
+    with pytest.raises(FerdataError, match="trained for classes"):
+        evaluate(tmp_path / "classes.pt", ingested, "cpu")
+    torch.save(state | {"config": TINY.model_copy(update={"width": 0.25}).model_dump()}, tmp_path / "width.pt")
+    with pytest.raises(FerdataError, match="weights do not fit a vggnet"):
+        evaluate(tmp_path / "width.pt", ingested, "cpu")
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    with pytest.raises(FerdataError, match="not a ferdata checkpoint"):
+        ensemble([tmp_path / "junk.pt"], ingested, "cpu")
+
+
+def test_two_process_ddp_run_keeps_the_single_process_contract(ingested, tmp_path):
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+        "-m", "trainer.fit", "--data", str(ingested), "--out", str(tmp_path / "ddp"),
+        "--profile", "cpu-smoke", "--epochs", "1", "--device", "cpu",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("test top-1") == 1  # rank 0 reports
+    single = fit(ingested, tmp_path / "single", PROFILES["cpu-smoke"].model_copy(update={"epochs": 1}), 0, "cpu")
+    ddp = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    assert set(ddp) == set(single) and set(ddp["test"]) == set(single["test"])
+    files = [sorted(p.name for p in (tmp_path / run).iterdir()) for run in ("ddp", "single")]
+    assert files[0] == files[1] and "best.pt" in files[0]
 
 
 def test_bad_requests_fail_clearly(ingested, tmp_path):

@@ -29,7 +29,9 @@ class TrainConfig(BaseModel):
     plateau_patience: int = Field(5, ge=0)
     early_stopping: int | None = Field(None, ge=1, description="stop after this many epochs without a better val")
     ten_crop: bool = Field(True, description="train on ten crops with random erasing; test on their average")
-    class_weights: bool = Field(False, description="weight the loss by the class_weight variant's card")
+    class_weights: bool | None = Field(
+        None, description="weight the loss by the card's class weights; None: when the card has them"
+    )
     mixed_precision: bool = Field(True, description="bfloat16 autocast on GPUs")
     channels_last: bool = True
     compile: bool = False

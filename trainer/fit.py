@@ -5,18 +5,27 @@
 The uint8 dataset lives on the training device and is augmented there in batches (trainer.augment); losses
 and accuracies are summed on the device and read once per epoch. Writes OUT/last.pt and OUT/best.pt (model,
 optimizer, scheduler, epoch, RNG states, the config, class names and the data card's hash), OUT/history.json
-(per epoch: loss, top-1 train/val, lr) and OUT/metrics.json (val and test scores of the best checkpoint).
+(per epoch: loss, top-1 train/val, lr), OUT/metrics.json (val and test scores of the best checkpoint), the
+DVCLive log OUT/dvclive/ (per-epoch metrics and confusion-matrix plot data), and trainer.report's figures.
+
+Several GPUs: `torchrun --nproc_per_node N -m trainer.fit ...` trains with DistributedDataParallel (NCCL on
+GPUs, gloo on CPUs). Every rank draws the same seeded permutation and takes every N-th row of it, so the
+ranks share the global batch; rank 0 writes the outputs.
 """
 
 import argparse
 import json
+import os
 import sys
 from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
+from dvclive import Live
+from torch.nn.parallel import DistributedDataParallel
 
 from ferdata.atomic import atomic_file
 from ferdata.card import file_sha256, write_json
@@ -28,6 +37,7 @@ from trainer.augment import centre_crop, erase, random_crop, ten_crop, warp
 from trainer.config import PROFILES, TrainConfig
 from trainer.metrics import scores
 from trainer.models import build_model
+from trainer.report import write_reports
 
 EVAL_BATCH = 256
 
@@ -43,16 +53,41 @@ def pick_device(name: str) -> torch.device:
 
 def fit(data: Path, out: Path, config: TrainConfig, seed: int, device_name: str = "auto", resume: bool = False) -> dict:
     """Train, keep the best epoch by validation top-1, score it on val and test; returns the metrics."""
+    rank, world = _start_distributed()
+    try:
+        return _fit(data, out, config, seed, device_name, resume, rank, world)
+    finally:
+        if world > 1:
+            dist.destroy_process_group()
+
+
+def _start_distributed() -> tuple[int, int]:
+    """(rank, world size): under torchrun, join the process group; otherwise (0, 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _fit(
+    data: Path, out: Path, config: TrainConfig, seed: int, device_name: str, resume: bool, rank: int, world: int
+) -> dict:
     device = pick_device(device_name)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
     splits = load_dataset(data)
     images = {name: torch.as_tensor(split.images, device=device) for name, split in splits.items()}
     labels = {name: torch.as_tensor(split.labels.astype(np.int64), device=device) for name, split in splits.items()}
     card = data / "card.json"
     card_hash = file_sha256(card) if card.exists() else None
-    loss_weights = _loss_weights(card, device) if config.class_weights else None
+    loss_weights = _loss_weights(card, device, required=config.class_weights is True)
+    if config.class_weights is False:
+        loss_weights = None
 
-    torch.manual_seed(seed)
-    generator = torch.Generator(device=device).manual_seed(seed)
+    torch.manual_seed(seed + rank)
+    order = torch.Generator(device=device).manual_seed(seed)  # the same on every rank
+    generator = torch.Generator(device=device).manual_seed(seed + 1 + rank)  # augmentation: per rank
     weights = Path(config.weights) if config.weights else None
     model = build_model(config.model, config.width, config.dropout, config.crop, weights).to(device)
     if config.channels_last:
@@ -67,15 +102,18 @@ def fit(data: Path, out: Path, config: TrainConfig, seed: int, device_name: str 
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        order.set_state(state["order"].to("cpu"))
         generator.set_state(state["generator"].to("cpu"))
         torch.set_rng_state(state["torch_rng"])
         start, best, history = state["epoch"] + 1, state["best_val_top1"], state["history"]
-    step = torch.compile(model) if config.compile else model
+    step = DistributedDataParallel(model) if world > 1 else model
+    step = torch.compile(step) if config.compile else step
 
     out.mkdir(parents=True, exist_ok=True)
+    live = Live(str(out / "dvclive"), resume=resume, save_dvc_exp=False, dvcyaml=False) if rank == 0 else None
     for epoch in range(start, config.epochs):
         train_loss, train_top1 = _train_epoch(
-            step, images["train"], labels["train"], optimizer, config, generator, loss_weights
+            step, images["train"], labels["train"], optimizer, config, (order, generator), loss_weights, rank, world
         )
         val_logits, val_loss = predict(step, images["val"], labels["val"], config)
         val_top1 = float((val_logits.argmax(1) == splits["val"].labels).mean())
@@ -94,6 +132,7 @@ def fit(data: Path, out: Path, config: TrainConfig, seed: int, device_name: str 
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
+            "order": order.get_state(),
             "generator": generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "epoch": epoch,
@@ -106,31 +145,53 @@ def fit(data: Path, out: Path, config: TrainConfig, seed: int, device_name: str 
         }
         if val_top1 > best:
             best = val_top1
-            _save(state, out / "best.pt")
-        _save(state, out / "last.pt")
-        write_json(out / "history.json", {"epochs": history})
+            if rank == 0:
+                _save(state, out / "best.pt")
+        if rank == 0:
+            _save(state, out / "last.pt")
+            write_json(out / "history.json", {"epochs": history})
+            for key, value in history[-1].items():
+                if key != "epoch":
+                    live.log_metric(key.replace("_", "/", 1), value)
+            live.next_step()
         stale = epoch - max(h["epoch"] for h in history if h["val_top1"] == best)
         if config.early_stopping and stale >= config.early_stopping:
             break
 
+    if world > 1:
+        dist.barrier()  # best.pt is complete before any rank reads it
     model.load_state_dict(torch.load(out / "best.pt", map_location=device, weights_only=False)["model"])
     metrics = {"data": str(data), "best_epoch": max(h["epoch"] for h in history if h["val_top1"] == best)}
     for name in ("val", "test"):
         logits, loss = predict(model, images[name], labels[name], config)
         metrics[name] = scores(logits, splits[name].labels.astype(np.int64), loss)
-    write_json(out / "metrics.json", metrics)
+    metrics["per_class"] = metrics["test"]["per_class"]
+    if rank == 0:
+        write_json(out / "metrics.json", metrics)
+        test_logits, _ = predict(model, images["test"], labels["test"], config)
+        test_labels = splits["test"].labels.astype(np.int64)
+        write_reports(out, model, splits["test"].images, test_labels, test_logits, config.crop)
+        names = np.array(CLASS_NAMES)
+        for normalized in (False, True):
+            name = "confusion_matrix_normalized.json" if normalized else "confusion_matrix.json"
+            live.log_sklearn_plot(
+                "confusion_matrix", names[test_labels], names[test_logits.argmax(1)], name=name, normalized=normalized
+            )
+        live.end()
     return metrics
 
 
-def _train_epoch(model, images, labels, optimizer, config: TrainConfig, generator, loss_weights) -> tuple[float, float]:
+def _train_epoch(
+    model, images, labels, optimizer, config: TrainConfig, generators, loss_weights, rank: int, world: int
+) -> tuple[float, float]:
+    """One pass over this rank's share of the training split; returns the global mean loss and top-1."""
+    order_generator, generator = generators
     model.train()
-    n = len(labels)
-    order = torch.randperm(n, device=images.device, generator=generator)
-    loss_sum = torch.zeros((), device=images.device)
-    correct = torch.zeros((), device=images.device)
-    seen = 0
-    for first in range(0, n, config.batch_size):
-        batch = order[first : first + config.batch_size]
+    order = torch.randperm(len(labels), device=images.device, generator=order_generator)[rank::world]
+    batch_size = max(1, config.batch_size // world)
+    totals = torch.zeros(3, device=images.device)  # loss sum, correct, seen: summed on the device
+    for first in range(0, len(order), batch_size):
+        batch = order[first : first + batch_size]
         x, y = _training_view(images[batch], labels[batch], config, generator)
         with _autocast(images.device, config):
             logits = model(x)
@@ -138,10 +199,12 @@ def _train_epoch(model, images, labels, optimizer, config: TrainConfig, generato
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        loss_sum += loss.detach() * len(y)  # summed on the device: no host sync per batch
-        correct += (logits.detach().argmax(1) == y).sum()
-        seen += len(y)
-    return float(loss_sum) / seen, float(correct) / seen
+        correct = (logits.detach().argmax(1) == y).sum()
+        totals += torch.stack([loss.detach() * len(y), correct, torch.tensor(len(y), device=images.device)])
+    if world > 1:
+        dist.all_reduce(totals)
+    loss_sum, correct_sum, seen = totals.tolist()  # the epoch's one read from the device
+    return loss_sum / seen, correct_sum / seen
 
 
 def _training_view(images, labels, config: TrainConfig, generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -193,11 +256,12 @@ def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 
-def _loss_weights(card: Path, device: torch.device) -> torch.Tensor:
+def _loss_weights(card: Path, device: torch.device, required: bool) -> torch.Tensor | None:
+    """The class weights a class_weight variant's card carries (None when it has none and none are required)."""
     weights = json.loads(card.read_text()).get("class_weights") if card.exists() else None
-    if weights is None:
+    if weights is None and required:
         raise FerdataError(f"{card}: no class_weights (build the class_weight variant, or set class_weights false)")
-    return torch.tensor(weights, dtype=torch.float32, device=device)
+    return None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device)
 
 
 def _load_checkpoint(path: Path, config: TrainConfig, device: torch.device) -> dict:
@@ -235,6 +299,8 @@ def main(argv: list[str] | None = None) -> None:
     except FerdataError as exc:
         print(f"trainer: error: {exc}", file=sys.stderr)
         sys.exit(1)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
     test = metrics["test"]
     print(f"test top-1 {test['top1']:.4f}, top-3 {test['top3']:.4f}, macro-F1 {test['macro_f1']:.4f} -> {args.out}")
 
