@@ -168,6 +168,8 @@ class Params(_Section):
     ingest: IngestParams = IngestParams()
     audit: AuditParams = AuditParams()
     build: BuildParams = BuildParams()
+    # Overrides of the trainer profile's fields (trainer/config.py), checked there: unknown keys are errors.
+    train: dict[str, Any] = Field(default_factory=dict)
 
 
 def load_params(path: Path) -> Params:

@@ -18,7 +18,7 @@ from trainer.augment import AugmentConfig, erase, ten_crop, warp
 from trainer.config import PROFILES, TrainConfig
 from trainer.ensemble import ensemble
 from trainer.evaluate import evaluate
-from trainer.fit import fit, pick_device
+from trainer.fit import fit, pick_device, recipe
 from trainer.metrics import scores
 from trainer.models import VGG16Transfer, VGGNet, build_model
 
@@ -167,6 +167,12 @@ def test_two_process_ddp_run_keeps_the_single_process_contract(ingested, tmp_pat
     assert set(ddp) == set(single) and set(ddp["test"]) == set(single["test"])
     files = [sorted(p.name for p in (tmp_path / run).iterdir()) for run in ("ddp", "single")]
     assert files[0] == files[1] and "best.pt" in files[0]
+
+
+def test_params_yaml_overrides_the_profile():
+    assert recipe("cpu-smoke", {"optimizer": "adam", "early_stopping": 3}).optimizer == "adam"
+    with pytest.raises(FerdataError, match=r"params\.yaml: train\.optimiser: unknown key"):
+        recipe("paper", {"optimiser": "adam"})
 
 
 def test_bad_requests_fail_clearly(ingested, tmp_path):

@@ -25,13 +25,14 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from dvclive import Live
+from pydantic import ValidationError
 from torch.nn.parallel import DistributedDataParallel
 
 from ferdata.atomic import atomic_file
 from ferdata.card import file_sha256, write_json
 from ferdata.errors import FerdataError
 from ferdata.labels import CLASS_NAMES
-from ferdata.params import load_params
+from ferdata.params import Params, describe, load_params
 from ferdata.store import load_dataset
 from trainer.augment import centre_crop, erase, random_crop, ten_crop, warp
 from trainer.config import PROFILES, TrainConfig
@@ -40,6 +41,14 @@ from trainer.models import build_model
 from trainer.report import write_reports
 
 EVAL_BATCH = 256
+
+
+def recipe(profile: str, overrides: dict) -> TrainConfig:
+    """A profile with params.yaml's `train:` overrides put over it, validated."""
+    try:
+        return TrainConfig.model_validate(PROFILES[profile].model_dump() | overrides)
+    except ValidationError as exc:
+        raise FerdataError(f"params.yaml: train.{describe(exc)}") from None
 
 
 def pick_device(name: str) -> torch.device:
@@ -289,12 +298,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     args = parser.parse_args(argv)
-    params = load_params(Path("params.yaml")) if Path("params.yaml").exists() else None
     try:
-        config = PROFILES[args.profile or (params.profile if params else "cpu-smoke")]
+        params = load_params(Path("params.yaml")) if Path("params.yaml").exists() else Params()
+        config = recipe(args.profile or params.profile, params.train)
         if args.epochs:
             config = config.model_copy(update={"epochs": args.epochs})
-        seed = args.seed if args.seed is not None else (params.seed if params else 0)
+        seed = args.seed if args.seed is not None else params.seed
         metrics = fit(args.data, args.out, config, seed, args.device, args.resume)
     except FerdataError as exc:
         print(f"trainer: error: {exc}", file=sys.stderr)
