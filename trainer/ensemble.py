@@ -13,7 +13,7 @@ from ferdata.card import write_json
 from ferdata.errors import FerdataError
 from trainer.evaluate import load_checkpoint, split_logits
 from trainer.fit import pick_device
-from trainer.metrics import scores
+from trainer.metrics import scores, softmax
 
 
 def ensemble(checkpoints: list[Path], data: Path, device_name: str = "auto") -> dict:
@@ -25,9 +25,8 @@ def ensemble(checkpoints: list[Path], data: Path, device_name: str = "auto") -> 
     labels = {}
     for path in checkpoints:
         model, config = load_checkpoint(path, device)
-        for name, (logits, split_labels) in split_logits(model, config, data, device).items():
-            shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-            probabilities[name].append(shifted / shifted.sum(axis=1, keepdims=True))
+        for name, (logits, split_labels, _) in split_logits(model, config, data, device).items():
+            probabilities[name].append(softmax(logits))
             labels[name] = split_labels
     metrics = {"data": str(data), "checkpoints": [str(p) for p in checkpoints]}
     for name, members in probabilities.items():

@@ -41,14 +41,14 @@ def load_checkpoint(path: Path, device: torch.device) -> tuple[torch.nn.Module, 
 
 
 def split_logits(model: torch.nn.Module, config: TrainConfig, data: Path, device: torch.device) -> dict:
-    """Per split: (logits, labels) of val and test."""
+    """Per split: (logits, labels, mean loss) of val and test."""
     splits = load_dataset(data)
     result = {}
     for name in ("val", "test"):
         images = torch.as_tensor(splits[name].images, device=device)
         labels = splits[name].labels.astype(np.int64)
-        logits, _ = predict(model, images, torch.as_tensor(labels, device=device), config)
-        result[name] = (logits, labels)
+        logits, loss = predict(model, images, torch.as_tensor(labels, device=device), config)
+        result[name] = (logits, labels, loss)
     return result
 
 
@@ -58,15 +58,9 @@ def evaluate(checkpoint: Path, data: Path, device_name: str = "auto", ten_crop: 
     if ten_crop is not None:
         config = config.model_copy(update={"ten_crop": ten_crop})
     metrics = {"data": str(data), "checkpoint": str(checkpoint), "ten_crop": config.ten_crop}
-    for name, (logits, labels) in split_logits(model, config, data, device).items():
-        metrics[name] = scores(logits, labels, _cross_entropy(logits, labels))
+    for name, (logits, labels, loss) in split_logits(model, config, data, device).items():
+        metrics[name] = scores(logits, labels, loss)
     return metrics
-
-
-def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return float(-log_probs[np.arange(len(labels)), labels].mean()) if len(labels) else 0.0
 
 
 def main(argv: list[str] | None = None) -> None:

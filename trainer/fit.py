@@ -171,20 +171,24 @@ def _fit(
         dist.barrier()  # best.pt is complete before any rank reads it
     model.load_state_dict(torch.load(out / "best.pt", map_location=device, weights_only=False)["model"])
     metrics = {"data": str(data), "best_epoch": max(h["epoch"] for h in history if h["val_top1"] == best)}
+    logits = {}
     for name in ("val", "test"):
-        logits, loss = predict(model, images[name], labels[name], config)
-        metrics[name] = scores(logits, splits[name].labels.astype(np.int64), loss)
+        logits[name], loss = predict(model, images[name], labels[name], config)
+        metrics[name] = scores(logits[name], splits[name].labels.astype(np.int64), loss)
     metrics["per_class"] = metrics["test"]["per_class"]
     if rank == 0:
         write_json(out / "metrics.json", metrics)
-        test_logits, _ = predict(model, images["test"], labels["test"], config)
         test_labels = splits["test"].labels.astype(np.int64)
-        write_reports(out, model, splits["test"].images, test_labels, test_logits, config.crop)
+        write_reports(out, model, splits["test"].images, test_labels, logits["test"], config.crop)
         names = np.array(CLASS_NAMES)
         for normalized in (False, True):
             name = "confusion_matrix_normalized.json" if normalized else "confusion_matrix.json"
             live.log_sklearn_plot(
-                "confusion_matrix", names[test_labels], names[test_logits.argmax(1)], name=name, normalized=normalized
+                "confusion_matrix",
+                names[test_labels],
+                names[logits["test"].argmax(1)],
+                name=name,
+                normalized=normalized,
             )
         live.end()
     return metrics

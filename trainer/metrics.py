@@ -37,5 +37,10 @@ def scores(logits: np.ndarray, labels: np.ndarray, loss: float) -> dict:
     }
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
 def _top(ranked: np.ndarray, labels: np.ndarray, k: int) -> float:
     return float((ranked[:, :k] == labels[:, None]).any(axis=1).mean()) if len(labels) else 0.0
