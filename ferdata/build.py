@@ -16,7 +16,7 @@ from ferdata.atomic import atomic_dir, atomic_file
 from ferdata.card import file_sha256, library_versions, write_json
 from ferdata.errors import FerdataError
 from ferdata.labels import CLASS_NAMES
-from ferdata.params import BuildParams, step_name
+from ferdata.params import BuildParams
 from ferdata.plots import class_counts_chart, sample_grid
 from ferdata.store import ORIGIN_SEP, SPLITS, load_dataset, save_split
 from ferdata.variants.registry import variant_steps
@@ -54,7 +54,11 @@ def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed
         "variant": variant,
         "steps": [h["step"] for h in history],
         "seed": seed,
-        "params": _variant_params(variant, params),
+        "params": {
+            "variant": params.variants[variant],
+            "steps": {step.name: step.params.model_dump() for step in steps if step.params is not None},
+            "neighbors": params.neighbors.model_dump(),
+        },
         "input": {
             name: {"path": str(data / f"{name}.npz"), "sha256": file_sha256(data / f"{name}.npz")} for name in SPLITS
         },
@@ -78,18 +82,6 @@ def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed
         with atomic_file(tmp / "card.md") as md:
             md.write_text(card_markdown(card))
     return card, timings
-
-
-def _variant_params(variant: str, params: BuildParams) -> dict:
-    """The params that shaped this variant: its steps, their sections and the neighbour search."""
-    steps = params.variants[variant]
-    names = {step_name(s) for s in steps}
-    sections = params.steps.model_dump()
-    return {
-        "variant": steps,
-        "steps": {name: sections[name] for name in sorted(names) if name in sections},
-        "neighbors": params.neighbors.model_dump(),
-    }
 
 
 def _check_no_leak(origin: np.ndarray, ids: np.ndarray, dataset: dict) -> None:

@@ -61,9 +61,7 @@ def synth(
 ) -> None:
     """Write the embedded default: synthetic 48x48 faces as a FER2013 CSV."""
     p = _params(params)
-    n_rows = rows if rows is not None else p.synth.rows
-    if n_rows < 70:
-        raise FerdataError(f"--rows must be at least 70, got {n_rows}")
+    n_rows = _override(p.synth, rows=rows).rows
     images, labels, usage = synthesize(n_rows, p.seed if seed is None else seed)
     write_fer2013_csv(out, images, labels, usage)
     console.print(f"wrote {n_rows} synthetic faces to {out}")

@@ -62,6 +62,7 @@ def test_cli_build_writes_the_card_and_warns_loudly(tmp_path, ingested):
     card = json.loads((out / "card.json").read_text())
     assert card["warnings"] and "WARNING: enn removed" in result.stdout
     assert card["steps"] == ["smote", "enn"] and card["rows_removed"] > 0
+    assert set(card["params"]["steps"]) == {"smote", "enn"}  # a composite step records both parts' params
     assert (
         card["history"][1]["removed"] == np.subtract(card["history"][0]["counts_after"], card["counts_after"]).tolist()
     )
@@ -87,6 +88,7 @@ def test_a_variant_can_override_a_step_param(tmp_path, ingested):
     params = BuildParams(variants={"aug3": [{"augment": {"mode": "multiply", "multiplier": 3}}]}, pipeline=[])
     card, _ = build_variant("aug3", ingested, tmp_path / "v", params, seed=0)
     assert card["counts_after"] == [3 * c for c in card["counts_before"]]
+    assert card["params"]["steps"]["augment"]["multiplier"] == 3  # the card records what ran
     with pytest.raises(FerdataError, match=r"step 'augment'.*multiplier"):
         bad = BuildParams(variants={"x": [{"augment": {"multiplier": 0.5}}]}, pipeline=[])
         build_variant("x", ingested, tmp_path / "w", bad, seed=0)

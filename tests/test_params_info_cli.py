@@ -35,6 +35,8 @@ def test_cli_takes_defaults_from_params_yaml(tmp_path, faces):
     (tmp_path / "params.yaml").write_text("seed: 3\nsynth:\n  rows: 140\n")
     assert run_cli("synth", "--out", "a.csv", cwd=tmp_path).returncode == 0
     assert len((tmp_path / "a.csv").read_text().splitlines()) == 141
+    result = run_cli("synth", "--out", "c.csv", "--rows", "10", cwd=tmp_path)
+    assert result.returncode == 1 and "option rows: Input should be greater than or equal to 70" in result.stderr
     (tmp_path / "params.yaml").write_text("synth:\n  rowz: 140\n")
     result = run_cli("synth", "--out", "b.csv", cwd=tmp_path)
     assert result.returncode == 1 and "synth.rowz: unknown key" in result.stderr and not (tmp_path / "b.csv").exists()

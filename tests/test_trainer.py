@@ -101,6 +101,8 @@ def test_resume_continues_exactly(ingested, tmp_path):
     history = [json.loads((tmp_path / d / "history.json").read_text()) for d in ("straight", "resumed")]
     assert history[0] == history[1]
     assert straight["test"] == resumed["test"]
+    val_top1 = [epoch["val_top1"] for epoch in history[0]["epochs"]]
+    assert straight["best_epoch"] == resumed["best_epoch"] == val_top1.index(max(val_top1))  # first of any ties
     checkpoint = torch.load(tmp_path / "straight" / "best.pt", weights_only=False)
     assert checkpoint["config"] == TINY.model_dump() and checkpoint["class_names"][6] == "neutral"
     assert len(checkpoint["data_card_sha256"]) == 64

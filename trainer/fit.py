@@ -105,7 +105,7 @@ def _fit(
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="max", factor=config.plateau_factor, patience=config.plateau_patience
     )
-    start, best, history = 0, -1.0, []
+    start, best, best_epoch, history = 0, -1.0, -1, []
     if resume:
         state = _load_checkpoint(out / "last.pt", config, device)
         model.load_state_dict(state["model"])
@@ -114,7 +114,12 @@ def _fit(
         order.set_state(state["order"].to("cpu"))
         generator.set_state(state["generator"].to("cpu"))
         torch.set_rng_state(state["torch_rng"])
-        start, best, history = state["epoch"] + 1, state["best_val_top1"], state["history"]
+        start, best, best_epoch, history = (
+            state["epoch"] + 1,
+            state["best_val_top1"],
+            state["best_epoch"],
+            state["history"],
+        )
     step = DistributedDataParallel(model) if world > 1 else model
     step = torch.compile(step) if config.compile else step
 
@@ -137,6 +142,9 @@ def _fit(
                 "lr": optimizer.param_groups[0]["lr"],
             }
         )
+        improved = val_top1 > best  # best.pt changes only on a strict improvement: ties keep the earlier epoch
+        if improved:
+            best, best_epoch = val_top1, epoch
         state = {
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
@@ -145,32 +153,30 @@ def _fit(
             "generator": generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "epoch": epoch,
-            "best_val_top1": max(best, val_top1),
+            "best_val_top1": best,
+            "best_epoch": best_epoch,
             "history": history,
             "config": config.model_dump(),
             "class_names": list(CLASS_NAMES),
             "data_card_sha256": card_hash,
             "seed": seed,
         }
-        if val_top1 > best:
-            best = val_top1
-            if rank == 0:
-                _save(state, out / "best.pt")
         if rank == 0:
+            if improved:
+                _save(state, out / "best.pt")
             _save(state, out / "last.pt")
             write_json(out / "history.json", {"epochs": history})
             for key, value in history[-1].items():
                 if key != "epoch":
                     live.log_metric(key.replace("_", "/", 1), value)
             live.next_step()
-        stale = epoch - max(h["epoch"] for h in history if h["val_top1"] == best)
-        if config.early_stopping and stale >= config.early_stopping:
+        if config.early_stopping and epoch - best_epoch >= config.early_stopping:
             break
 
     if world > 1:
         dist.barrier()  # best.pt is complete before any rank reads it
     model.load_state_dict(torch.load(out / "best.pt", map_location=device, weights_only=False)["model"])
-    metrics = {"data": str(data), "best_epoch": max(h["epoch"] for h in history if h["val_top1"] == best)}
+    metrics = {"data": str(data), "best_epoch": best_epoch}
     logits = {}
     for name in ("val", "test"):
         logits[name], loss = predict(model, images[name], labels[name], config)

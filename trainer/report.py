@@ -11,6 +11,7 @@ from ferdata.atomic import atomic_file
 from ferdata.labels import CLASS_NAMES
 from ferdata.plots import plt, save_figure
 from trainer.augment import centre_crop
+from trainer.metrics import confusion
 
 
 def write_reports(
@@ -18,8 +19,7 @@ def write_reports(
 ):
     """All figures and the text report for the test split."""
     predicted = logits.argmax(1)
-    counts = np.bincount(labels * 7 + predicted, minlength=49).reshape(7, 7)
-    confusion_png(counts, out / "confusion_matrix.png")
+    confusion_png(confusion(labels, predicted), out / "confusion_matrix.png")
     with atomic_file(out / "classification_report.txt") as tmp:
         tmp.write_text(
             classification_report(

@@ -4,6 +4,7 @@ from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import numpy as np
+from pydantic import BaseModel
 
 from ferdata.labels import label_of_name
 from ferdata.store import IMAGE_SIDE, ORIGIN_SEP, Split
@@ -14,6 +15,7 @@ class Step(ABC):
 
     name: ClassVar[str]
     cleaning: ClassVar[bool] = False  # removes rows by a data rule (warned about when it guts a class)
+    params: BaseModel | None = None  # the step's params section, with the variant's overrides
 
     @abstractmethod
     def fit_resample(self, train: Split, rng: np.random.Generator) -> Split:
