@@ -17,9 +17,12 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# The main job: the whole pipeline, then the comparison it produced and each stage's time.
 run: setup
 	dvc repro
-	ferdata info data/splits/fer2013
+	@cat reports/compare.md
+	@echo "Stage times (reports/timings/):"
+	@python -m pipelines.timings
 
 test: setup
 	ruff check .

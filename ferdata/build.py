@@ -18,7 +18,8 @@ from ferdata.errors import FerdataError
 from ferdata.labels import CLASS_NAMES
 from ferdata.params import BuildParams
 from ferdata.plots import class_counts_chart, sample_grid
-from ferdata.store import ORIGIN_SEP, SPLITS, load_dataset, save_split
+from ferdata.store import ORIGIN_SEP, SPLITS, Split, load_dataset, save_split
+from ferdata.variants.base import Step
 from ferdata.variants.registry import variant_steps
 
 
@@ -26,36 +27,15 @@ def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed
     """Write the variant to `out`; return its card and the seconds each step took."""
     steps = variant_steps(variant, params)
     dataset = load_dataset(data)  # validates all three splits before anything runs
-    train = dataset["train"]
-    history, timings, extras = [], {}, {}
-    seeds = np.random.SeedSequence(seed).spawn(len(steps))
-    for step, step_seed in zip(steps, seeds, strict=True):
-        before = np.array(train.class_counts())
-        ids_before = train.ids
-        started = time.perf_counter()
-        train = step.fit_resample(train, np.random.default_rng(step_seed))
-        timings[step.name] = round(time.perf_counter() - started, 3)
-        after = np.array(train.class_counts())
-        new = ~np.isin(train.ids, ids_before)
-        added = np.bincount(train.labels[new], minlength=len(CLASS_NAMES))
-        history.append(
-            {
-                "step": step.name,
-                "counts_before": before.tolist(),
-                "counts_after": after.tolist(),
-                "added": added.tolist(),
-                "removed": (before + added - after).tolist(),
-            }
-        )
-        extras |= step.report()
+    train, history, timings, extras = run_steps(dataset["train"], steps, seed)
     _check_no_leak(train.origin, train.ids, dataset)
-    warnings = _class_loss_warnings(steps, history, params.warn_class_loss)
+    warnings = _class_loss_warnings(variant, steps, history, params.warn_class_loss)
     card = {
         "variant": variant,
         "steps": [h["step"] for h in history],
         "seed": seed,
         "params": {
-            "variant": params.variants[variant],
+            "variant": params.variants[variant].steps,
             "steps": {step.name: step.params.model_dump() for step in steps if step.params is not None},
             "neighbors": params.neighbors.model_dump(),
         },
@@ -84,6 +64,33 @@ def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed
     return card, timings
 
 
+def run_steps(train: Split, steps: list[Step], seed: int) -> tuple[Split, list[dict], dict, dict]:
+    """Apply `steps` in order, each with its own seeded generator; returns the new split, the class counts
+    each step saw and made, the seconds each took, and what the steps report for the card."""
+    history, timings, extras = [], {}, {}
+    seeds = np.random.SeedSequence(seed).spawn(len(steps))
+    for step, step_seed in zip(steps, seeds, strict=True):
+        before = np.array(train.class_counts())
+        ids_before = train.ids
+        started = time.perf_counter()
+        train = step.fit_resample(train, np.random.default_rng(step_seed))
+        timings[step.name] = round(time.perf_counter() - started, 3)
+        after = np.array(train.class_counts())
+        new = ~np.isin(train.ids, ids_before)
+        added = np.bincount(train.labels[new], minlength=len(CLASS_NAMES))
+        history.append(
+            {
+                "step": step.name,
+                "counts_before": before.tolist(),
+                "counts_after": after.tolist(),
+                "added": added.tolist(),
+                "removed": (before + added - after).tolist(),
+            }
+        )
+        extras |= step.report()
+    return train, history, timings, extras
+
+
 def _check_no_leak(origin: np.ndarray, ids: np.ndarray, dataset: dict) -> None:
     """No training row may be, or descend from, a validation or test image."""
     held_out = np.concatenate([dataset["val"].ids, dataset["test"].ids])
@@ -93,7 +100,7 @@ def _check_no_leak(origin: np.ndarray, ids: np.ndarray, dataset: dict) -> None:
         raise FerdataError(f"training rows derive from held-out images, e.g. {leaked[0]}: refusing to write")
 
 
-def _class_loss_warnings(steps: list, history: list[dict], threshold: float) -> list[str]:
+def _class_loss_warnings(variant: str, steps: list, history: list[dict], threshold: float) -> list[str]:
     warnings = []
     for step, record in zip(steps, history, strict=True):
         if not step.cleaning:
@@ -103,7 +110,7 @@ def _class_loss_warnings(steps: list, history: list[dict], threshold: float) -> 
                 warnings.append(
                     f"{step.name} removed {removed} of {before} {CLASS_NAMES[label]} images "
                     f"({removed / before:.0%}), leaving {before - removed}; to clean only chosen classes, "
-                    f"set build.steps.{step.name}.sampling_strategy to a list such as [disgust, fear]"
+                    f"set build.variants.{variant}.{step.name}.sampling_strategy to a list such as [disgust, fear]"
                 )
     return warnings
 

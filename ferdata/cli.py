@@ -17,7 +17,7 @@ from ferdata.errors import FerdataError
 from ferdata.info import class_count_table
 from ferdata.ingest import ingest as ingest_dataset
 from ferdata.labels import CLASS_NAMES
-from ferdata.params import Params, describe, load_params, step_name
+from ferdata.params import Params, describe, load_params
 from ferdata.sources.fer2013_csv import write_fer2013_csv
 from ferdata.store import load_dataset
 from ferdata.synth import synthesize
@@ -123,9 +123,10 @@ def build(
 
     p = _params(params)
     if list_variants:
-        for name, steps in p.build.variants.items():
-            names = [step_name(s) for s in steps]
-            console.print(f"{name:16} {' + '.join(names):22} {'; '.join(STEP_HELP[n] for n in names)}")
+        for name, spec in p.build.variants.items():
+            console.print(f"{name:16} {' + '.join(spec.steps):22} {'; '.join(STEP_HELP[n] for n in spec.steps)}")
+            for section, values in spec.model_dump(exclude_unset=True, exclude={"steps"}).items():
+                console.print(escape(f"{'':16} {section}: {values}"))
         return
     if variant is None:
         raise FerdataError("give --variant NAME (or --list to see them)")

@@ -4,10 +4,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ferdata.errors import FerdataError
-from ferdata.variants import STEP_HELP
+from ferdata.variants import STEP_SECTIONS
 
 
 class _Section(BaseModel):
@@ -19,6 +19,9 @@ class SynthParams(_Section):
 
 
 class IngestParams(_Section):
+    source: str = Field(
+        "data/raw/synthetic.csv", description="FER2013 CSV or folder layout; the default is the synth stage's output"
+    )
     val_fraction: float = Field(0.1, gt=0, lt=0.5, description="share of train carved into val when none exists")
     test_fraction: float = Field(0.1, gt=0, lt=0.5, description="share of train carved into test when none exists")
     swap_test_roles: bool = Field(False, description="PublicTest as val and PrivateTest as test")
@@ -86,6 +89,8 @@ class AugmentParams(_Section):
 
 
 class StepParams(_Section):
+    """The params of every step that takes some; a variant sets those of its own steps."""
+
     ros: SamplingParams = SamplingParams()
     rus: SamplingParams = SamplingParams()
     smote: SmoteParams = SmoteParams()
@@ -95,20 +100,46 @@ class StepParams(_Section):
     augment: AugmentParams = AugmentParams()
 
 
-# A variant's step: a name, or {name: {param: value}} to override that step's params in this variant only.
-StepSpec = str | dict[str, dict[str, Any]]
+class VariantParams(StepParams):
+    """One variant: its ordered steps, and params for those steps (unset ones take the defaults above).
 
-DEFAULT_VARIANTS: dict[str, list[StepSpec]] = {
-    "none": ["none"],
-    "class_weight": ["class_weight"],
-    "ros": ["ros"],
-    "rus": ["rus"],
-    "smote": ["smote"],
-    "adasyn": ["adasyn"],
-    "smotetomek": ["smotetomek"],
-    "smoteenn": ["smoteenn"],
-    "augment": ["augment"],
-    "smote_augment": ["smote", {"augment": {"mode": "multiply", "multiplier": 2.0}}],
+    A variant carries its own step params, so DVC reruns only the variant whose params changed.
+    """
+
+    steps: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _steps_known_and_params_used(self) -> "VariantParams":
+        unknown = [s for s in self.steps if s not in STEP_SECTIONS]
+        if unknown:
+            raise ValueError(f"unknown step {unknown[0]!r} (known: {', '.join(STEP_SECTIONS)})")
+        if len(set(self.steps)) != len(self.steps):
+            raise ValueError("list each step once")
+        unused = (self.model_fields_set - {"steps"}) - set(self.sections())
+        if unused:
+            raise ValueError(f"params for {sorted(unused)[0]!r}, which none of the steps {self.steps} uses")
+        return self
+
+    def sections(self) -> list[str]:
+        """The params sections the steps read, in order (composites such as smotetomek read two)."""
+        return [section for step in self.steps for section in STEP_SECTIONS[step]]
+
+
+def _variant(*steps: str, **params: dict) -> VariantParams:
+    return VariantParams(steps=list(steps), **params)
+
+
+DEFAULT_VARIANTS: dict[str, VariantParams] = {
+    "none": _variant("none"),
+    "class_weight": _variant("class_weight"),
+    "ros": _variant("ros"),
+    "rus": _variant("rus"),
+    "smote": _variant("smote"),
+    "adasyn": _variant("adasyn"),
+    "smotetomek": _variant("smotetomek"),
+    "smoteenn": _variant("smoteenn"),
+    "augment": _variant("augment"),
+    "smote_augment": _variant("smote", "augment", augment={"mode": "multiply", "multiplier": 2.0}),
 }
 
 
@@ -119,8 +150,7 @@ class BuildParams(_Section):
         0.5, gt=0, le=1, description="warn when a cleaning step removes this share of a class"
     )
     neighbors: NeighborParams = NeighborParams()
-    steps: StepParams = StepParams()
-    variants: dict[str, list[StepSpec]] = Field(default_factory=lambda: dict(DEFAULT_VARIANTS))
+    variants: dict[str, VariantParams] = Field(default_factory=lambda: dict(DEFAULT_VARIANTS))
     pipeline: list[str] = Field(default_factory=lambda: list(DEFAULT_VARIANTS), description="variants dvc repro builds")
 
     @model_validator(mode="after")
@@ -130,35 +160,17 @@ class BuildParams(_Section):
             raise ValueError(f"pipeline: unknown variant {unknown[0]!r} (known: {', '.join(self.variants)})")
         return self
 
-    @field_validator("variants")
-    @classmethod
-    def _known_steps(cls, variants: dict[str, list[StepSpec]]) -> dict[str, list[StepSpec]]:
-        for name, specs in variants.items():
-            steps = [step_name(spec) for spec in specs]
-            unknown = [s for s in steps if s not in STEP_HELP]
-            if unknown:
-                raise ValueError(f"variant {name!r}: unknown step {unknown[0]!r} (known: {', '.join(STEP_HELP)})")
-            if len(set(steps)) != len(steps) or not steps:
-                raise ValueError(f"variant {name!r}: list each step once, at least one")
-        return variants
 
-    def step_params(self, name: str, overrides: dict[str, Any]) -> "BuildParams":
-        """These params with one step's section overridden (for a step written as {name: {...}})."""
-        if not overrides:
-            return self
-        if name not in StepParams.model_fields:
-            raise ValueError(f"step {name!r} takes no params")
-        section = getattr(self.steps, name)
-        merged = type(section).model_validate(section.model_dump() | overrides)
-        return self.model_copy(update={"steps": self.steps.model_copy(update={name: merged})})
+class LeakdemoParams(_Section):
+    enabled: Literal["auto"] | bool = Field("auto", description="auto: on for the cpu-smoke profile only")
+    variant: str = Field("smote", description="resampled before splitting, against this variant's train stage")
 
 
-def step_name(spec: StepSpec) -> str:
-    if isinstance(spec, dict):
-        if len(spec) != 1:
-            raise ValueError(f"a step with params is written {{name: {{param: value}}}}, got {spec}")
-        return next(iter(spec))
-    return spec
+class CompareParams(_Section):
+    ensembles: dict[str, list[str]] = Field(
+        default_factory=lambda: {"ros+smote+smotetomek": ["ros", "smote", "smotetomek"]},
+        description="name: variants whose mean softmax is scored as one more row",
+    )
 
 
 class Params(_Section):
@@ -170,6 +182,22 @@ class Params(_Section):
     build: BuildParams = BuildParams()
     # Overrides of the trainer profile's fields (trainer/config.py), checked there: unknown keys are errors.
     train: dict[str, Any] = Field(default_factory=dict)
+    leakdemo: LeakdemoParams = LeakdemoParams()
+    compare: CompareParams = CompareParams()
+
+    @model_validator(mode="after")
+    def _trained_variants_exist(self) -> "Params":
+        trained = self.build.pipeline
+        wanted = [(f"compare.ensembles.{name}", v) for name, members in self.compare.ensembles.items() for v in members]
+        if self.leakdemo_enabled():
+            wanted.append(("leakdemo.variant", self.leakdemo.variant))
+        for key, variant in wanted:
+            if variant not in trained:
+                raise ValueError(f"{key}: {variant!r} is not in build.pipeline (trained: {', '.join(trained)})")
+        return self
+
+    def leakdemo_enabled(self) -> bool:
+        return self.profile == "cpu-smoke" if self.leakdemo.enabled == "auto" else self.leakdemo.enabled
 
 
 def load_params(path: Path) -> Params:
@@ -187,6 +215,6 @@ def load_params(path: Path) -> Params:
 def describe(error: ValidationError) -> str:
     """The first problem of a validation error in one line: `key.path: message`."""
     first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    where = ".".join(str(part) for part in first["loc"])
     message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}"
+    return f"{where}: {message}" if where else message

@@ -7,11 +7,13 @@ from ferdata.audit import audit_dataset
 from ferdata.card import write_json
 from ferdata.params import load_params
 from ferdata.store import load_dataset
+from pipelines.timings import timed
 
 
 def main(dataset: str, out: str) -> None:
     params = load_params(Path("params.yaml"))
-    write_json(Path(out), audit_dataset(load_dataset(Path(dataset)), params.audit))
+    with timed("audit"):
+        write_json(Path(out), audit_dataset(load_dataset(Path(dataset)), params.audit))
 
 
 if __name__ == "__main__":

@@ -1,22 +1,21 @@
 """Stage `build@<variant>`: one balanced/augmented variant of the training split.
 
-Usage: python -m pipelines.build VARIANT TIMINGS.json   (reads build.data, writes build.out/VARIANT; the step
-times go to TIMINGS.json, outside the variant, whose bytes must not depend on the clock)
+Usage: python -m pipelines.build VARIANT   (reads build.data, writes build.out/VARIANT)
 """
 
 import sys
 from pathlib import Path
 
 from ferdata.build import build_variant
-from ferdata.card import write_json
 from ferdata.params import load_params
+from pipelines.timings import timed
 
 
-def main(variant: str, timings: str) -> None:
+def main(variant: str) -> None:
     params = load_params(Path("params.yaml"))
     build = params.build
-    _, seconds = build_variant(variant, Path(build.data), Path(build.out) / variant, build, params.seed)
-    write_json(Path(timings), {"seconds": seconds})
+    with timed(f"build@{variant}") as record:
+        _, record["steps"] = build_variant(variant, Path(build.data), Path(build.out) / variant, build, params.seed)
 
 
 if __name__ == "__main__":

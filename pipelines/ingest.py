@@ -8,11 +8,13 @@ from pathlib import Path
 
 from ferdata.ingest import ingest
 from ferdata.params import load_params
+from pipelines.timings import timed
 
 
 def main(source: str, out: str) -> None:
     params = load_params(Path("params.yaml"))
-    ingest(Path(source), Path(out), params.ingest, params.seed)
+    with timed("ingest"):
+        ingest(Path(source), Path(out), params.ingest, params.seed)
 
 
 if __name__ == "__main__":

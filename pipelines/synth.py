@@ -6,11 +6,13 @@ from pathlib import Path
 from ferdata.params import load_params
 from ferdata.sources.fer2013_csv import write_fer2013_csv
 from ferdata.synth import synthesize
+from pipelines.timings import timed
 
 
 def main(out: str) -> None:
     params = load_params(Path("params.yaml"))
-    write_fer2013_csv(Path(out), *synthesize(params.synth.rows, params.seed))
+    with timed("synth"):
+        write_fer2013_csv(Path(out), *synthesize(params.synth.rows, params.seed))
 
 
 if __name__ == "__main__":

@@ -2,16 +2,21 @@ import json
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from conftest import run_cli
 from ferdata.build import _check_no_leak, build_variant
 from ferdata.errors import FerdataError
-from ferdata.params import BuildParams
+from ferdata.params import BuildParams, VariantParams
 from ferdata.store import load_dataset, load_split
 
 
 def _params_file(tmp_path, ingested, extra: str = "") -> None:
-    (tmp_path / "params.yaml").write_text(f"build:\n  data: {ingested}\n  out: {tmp_path / 'variants'}\n{extra}")
+    # No leakage demonstration or ensembles: they would name variants these tests replace.
+    (tmp_path / "params.yaml").write_text(
+        "leakdemo: {enabled: false}\ncompare: {ensembles: {}}\n"
+        f"build:\n  data: {ingested}\n  out: {tmp_path / 'variants'}\n{extra}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -19,18 +24,23 @@ def _params_file(tmp_path, ingested, extra: str = "") -> None:
     [
         (["--variant", "smoot"], "", "unknown variant 'smoot' (known: none, class_weight, ros,"),
         (
-            ["--variant", "smote"],
-            "  steps:\n    smote: {k_neighbours: 3}\n",
-            "build.steps.smote.k_neighbours: unknown key",
+            ["--variant", "x"],
+            "  variants:\n    x: {steps: [smote], smote: {k_neighbours: 3}}\n  pipeline: [x]\n",
+            "build.variants.x.smote.k_neighbours: unknown key",
         ),
         (
             ["--variant", "x"],
-            "  variants:\n    x: [smote, smoot]\n  pipeline: [x]\n",
-            "unknown step 'smoot' (known: none,",
+            "  variants:\n    x: {steps: [smote, smoot]}\n  pipeline: [x]\n",
+            "build.variants.x: unknown step 'smoot' (known: none,",
         ),
         (
-            ["--variant", "smote"],
-            "  steps:\n    smote: {k_neighbors: 60}\n",
+            ["--variant", "x"],
+            "  variants:\n    x: {steps: [smote], tomek: {sampling_strategy: auto}}\n  pipeline: [x]\n",
+            "build.variants.x: params for 'tomek', which none of the steps ['smote'] uses",
+        ),
+        (
+            ["--variant", "x"],
+            "  variants:\n    x: {steps: [smote], smote: {k_neighbors: 60}}\n  pipeline: [x]\n",
             "smote: class 'disgust' has 9 training images, k_neighbors=60 needs at least 61",
         ),
         (["--variant", "smote", "--data", "nowhere"], "", "nowhere: not a directory"),
@@ -72,7 +82,8 @@ def test_cli_build_writes_the_card_and_warns_loudly(tmp_path, ingested):
 
 
 def test_restricting_enn_to_chosen_classes_spares_the_others(tmp_path, ingested):
-    params = BuildParams(steps={"enn": {"sampling_strategy": ["disgust", "fear"]}})
+    variant = VariantParams(steps=["smoteenn"], enn={"sampling_strategy": ["disgust", "fear"]})
+    params = BuildParams(variants={"smoteenn": variant}, pipeline=[])
     card, _ = build_variant("smoteenn", ingested, tmp_path / "v", params, seed=0)
     removed = dict(zip(card["class_names"], card["history"][1]["removed"], strict=True))
     assert {name for name, n in removed.items() if n} <= {"disgust", "fear"}
@@ -84,14 +95,15 @@ def test_class_weight_records_balanced_weights(tmp_path, ingested):
     np.testing.assert_allclose(card["class_weights"], counts.sum() / (7 * counts), rtol=1e-5)
 
 
-def test_a_variant_can_override_a_step_param(tmp_path, ingested):
-    params = BuildParams(variants={"aug3": [{"augment": {"mode": "multiply", "multiplier": 3}}]}, pipeline=[])
-    card, _ = build_variant("aug3", ingested, tmp_path / "v", params, seed=0)
+def test_a_variant_sets_its_own_step_params(tmp_path, ingested):
+    aug3 = VariantParams(steps=["augment"], augment={"mode": "multiply", "multiplier": 3})
+    card, _ = build_variant("aug3", ingested, tmp_path / "v", BuildParams(variants={"aug3": aug3}, pipeline=[]), 0)
     assert card["counts_after"] == [3 * c for c in card["counts_before"]]
     assert card["params"]["steps"]["augment"]["multiplier"] == 3  # the card records what ran
-    with pytest.raises(FerdataError, match=r"step 'augment'.*multiplier"):
-        bad = BuildParams(variants={"x": [{"augment": {"multiplier": 0.5}}]}, pipeline=[])
-        build_variant("x", ingested, tmp_path / "w", bad, seed=0)
+    with pytest.raises(ValidationError, match=r"augment.multiplier"):
+        VariantParams(steps=["augment"], augment={"multiplier": 0.5})
+    with pytest.raises(ValidationError, match="list each step once"):
+        VariantParams(steps=["ros", "ros"])
 
 
 def test_a_row_derived_from_a_held_out_image_is_refused(ingested):

@@ -22,6 +22,9 @@ def test_project_params_file_is_valid():
         ("ingest:\n  val_fraction: 0.7\n", "ingest.val_fraction: Input should be less than 0.5"),
         ("profile: gpu\n", "profile: Input should be 'cpu-smoke' or 'paper'"),
         ("seed: [1\n", "not readable YAML"),
+        ("compare:\n  ensembles:\n    e: [ros, rous]\n", "compare.ensembles.e: 'rous' is not in build.pipeline"),
+        ("leakdemo:\n  variant: smoot\n", "leakdemo.variant: 'smoot' is not in build.pipeline"),
+        ("leakdemo:\n  enabled: maybe\n", "leakdemo.enabled"),
     ],
 )
 def test_bad_params_are_named(tmp_path, text, message):
@@ -29,6 +32,19 @@ def test_bad_params_are_named(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(FerdataError, match=message.replace("(", r"\(")):
         load_params(path)
+
+
+def test_leakdemo_is_on_for_cpu_smoke_only_unless_set(tmp_path):
+    path = tmp_path / "params.yaml"
+    for text, enabled in [
+        ("", True),
+        ("profile: paper\n", False),
+        ("profile: paper\nleakdemo: {enabled: true}\n", True),
+    ]:
+        path.write_text(text)
+        assert load_params(path).leakdemo_enabled() is enabled
+    path.write_text("profile: paper\nleakdemo:\n  variant: smoot\n")  # not run, so not checked
+    assert not load_params(path).leakdemo_enabled()
 
 
 def test_cli_takes_defaults_from_params_yaml(tmp_path, faces):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ferdata.build import build_variant
-from ferdata.params import BuildParams
+from ferdata.params import BuildParams, VariantParams
 from ferdata.store import ORIGIN_SEP, load_dataset, load_split
 from ferdata.variants import STEP_HELP
 from ferdata.variants.registry import STEPS
@@ -115,8 +115,8 @@ def test_the_registry_builds_every_named_step():
 
 @pytest.mark.parametrize("step", sorted(STEPS))
 def test_every_step_alone_keeps_the_contract(step, ingested, tmp_path):
-    params = BuildParams(variants={"only": [step]}, pipeline=["only"])
+    params = BuildParams(variants={"only": VariantParams(steps=[step])}, pipeline=["only"])
     card, _ = build_variant("only", ingested, tmp_path / step, params, seed=0)
     train = load_split(tmp_path / step / "train.npz")
     assert train.class_counts() == card["counts_after"]
-    assert card["steps"] == [s.name for s in STEPS[step](params)]
+    assert card["steps"] == [s.name for s in STEPS[step](params.variants["only"], params.neighbors)]

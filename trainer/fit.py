@@ -176,7 +176,13 @@ def _fit(
     if world > 1:
         dist.barrier()  # best.pt is complete before any rank reads it
     model.load_state_dict(torch.load(out / "best.pt", map_location=device, weights_only=False)["model"])
-    metrics = {"data": str(data), "best_epoch": best_epoch}
+    metrics = {
+        "data": str(data),
+        "train_rows": len(splits["train"]),
+        "test_sha256": file_sha256(data / "test.npz"),  # compare checks every row scored the same test split
+        "epochs_run": len(history),
+        "best_epoch": best_epoch,
+    }
     logits = {}
     for name in ("val", "test"):
         logits[name], loss = predict(model, images[name], labels[name], config)
@@ -294,8 +300,10 @@ def _load_checkpoint(path: Path, config: TrainConfig, device: torch.device) -> d
 
 
 def _save(state: dict, path: Path) -> None:
-    with atomic_file(path) as tmp:
-        torch.save(state, tmp)
+    # Through a file object: torch.save names the archive's root after a path it is given, and the
+    # temporary name is random, so the checkpoint's bytes would differ between runs.
+    with atomic_file(path) as tmp, tmp.open("wb") as file:
+        torch.save(state, file)
 
 
 def main(argv: list[str] | None = None) -> None:

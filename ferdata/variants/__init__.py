@@ -1,6 +1,7 @@
 """Dataset variants: named, ordered lists of steps that resample or augment the training split only.
 
-The step names live here, light to import (params validation needs them); `registry` builds the steps.
+The step names and the params sections each reads live here, light to import (params validation needs
+them); `registry` builds the steps.
 """
 
 STEP_HELP: dict[str, str] = {
@@ -15,4 +16,19 @@ STEP_HELP: dict[str, str] = {
     "smotetomek": "SMOTE, then remove Tomek links",
     "smoteenn": "SMOTE, then edited nearest neighbours",
     "augment": "albumentations copies",
+}
+
+# The params sections (params.StepParams) each step reads; imblearn's composites read both of their parts'.
+STEP_SECTIONS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "class_weight": (),
+    "ros": ("ros",),
+    "rus": ("rus",),
+    "smote": ("smote",),
+    "adasyn": ("adasyn",),
+    "tomek": ("tomek",),
+    "enn": ("enn",),
+    "smotetomek": ("smote", "tomek"),
+    "smoteenn": ("smote", "enn"),
+    "augment": ("augment",),
 }
