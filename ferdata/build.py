@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ferdata.atomic import atomic_dir, atomic_file
+from ferdata.audit import rows_also_in
 from ferdata.card import file_sha256, library_versions, write_json
 from ferdata.errors import FerdataError
 from ferdata.labels import CLASS_NAMES
@@ -29,6 +30,7 @@ def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed
     dataset = load_dataset(data)  # validates all three splits before anything runs
     train, history, timings, extras = run_steps(dataset["train"], steps, seed)
     _check_no_leak(train.origin, train.ids, dataset)
+    train, extras = _drop_brought_in_duplicates(train, dataset, extras)
     warnings = _class_loss_warnings(variant, steps, history, params.warn_class_loss)
     card = {
         "variant": variant,
@@ -43,7 +45,7 @@ def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed
             name: {"path": str(data / f"{name}.npz"), "sha256": file_sha256(data / f"{name}.npz")} for name in SPLITS
         },
         "counts_before": history[0]["counts_before"],
-        "counts_after": history[-1]["counts_after"],
+        "counts_after": train.class_counts(),
         "history": history,
         "rows_added": int(sum(sum(h["added"]) for h in history)),
         "rows_removed": int(sum(sum(h["removed"]) for h in history)),
@@ -91,6 +93,17 @@ def run_steps(train: Split, steps: list[Step], seed: int) -> tuple[Split, list[d
     return train, history, timings, extras
 
 
+def _drop_brought_in_duplicates(train: Split, dataset: dict, extras: dict) -> tuple[Split, dict]:
+    """Rows a step brought in from another source (new ids, no origin) must not repeat a val or test image."""
+    brought = ~np.isin(train.ids, dataset["train"].ids) & (train.origin == "")
+    if not brought.any():
+        return train, extras
+    held_out = np.concatenate([dataset["val"].images, dataset["test"].images])
+    clash = np.zeros(len(train), bool)
+    clash[brought] = rows_also_in(train.images[brought], held_out)
+    return train.take(~clash), extras | {"dropped_as_val_test_duplicates": train.ids[clash].tolist()}
+
+
 def _check_no_leak(origin: np.ndarray, ids: np.ndarray, dataset: dict) -> None:
     """No training row may be, or descend from, a validation or test image."""
     held_out = np.concatenate([dataset["val"].ids, dataset["test"].ids])
@@ -132,6 +145,12 @@ def card_markdown(card: dict) -> str:
         after = record["counts_after"]
         lines.append(f"| {record['step']} | " + " | ".join(map(str, after)) + f" | {sum(after)} |")
     lines += ["", f"Rows added: {card['rows_added']}; rows removed: {card['rows_removed']}.", ""]
+    if card.get("merged"):
+        added = card["merged"]["train_rows_added"]
+        per_class = ", ".join(map(str, added))
+        lines += [f"Training rows added from `{card['merged']['data']}`: {sum(added)} ({per_class}).", ""]
+    if card.get("dropped_as_val_test_duplicates"):
+        lines += [f"Dropped as duplicates of val/test images: {len(card['dropped_as_val_test_duplicates'])}.", ""]
     if card.get("class_weights"):
         lines += ["Class weights for the loss: " + ", ".join(map(str, card["class_weights"])), ""]
     for warning in card["warnings"]:

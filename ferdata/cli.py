@@ -15,7 +15,6 @@ from ferdata.audit import audit_dataset
 from ferdata.card import write_json
 from ferdata.errors import FerdataError
 from ferdata.info import class_count_table
-from ferdata.ingest import ingest as ingest_dataset
 from ferdata.labels import CLASS_NAMES
 from ferdata.params import Params, describe, load_params
 from ferdata.sources.fer2013_csv import write_fer2013_csv
@@ -69,8 +68,14 @@ def synth(
 
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="FER2013 CSV (.csv, .csv.gz, .zip) or Kaggle folder layout")],
+    path: Annotated[
+        Path, typer.Argument(help="FER2013 CSV (.csv, .csv.gz, .zip) or folders, or an ExpW, AffectNet or RAF-DB root")
+    ],
     out: Annotated[Path, typer.Option(help="dataset directory to write")],
+    source: Annotated[
+        str | None, typer.Option(help="fer2013, expw, affectnet or rafdb [default: detected from PATH]")
+    ] = None,
+    min_face_confidence: Annotated[float | None, typer.Option(help="ExpW: drop faces below this confidence")] = None,
     ferplus: Annotated[Path | None, typer.Option(help="FER+ fer2013new.csv: relabel by majority vote")] = None,
     dedupe: Annotated[
         bool | None, typer.Option("--dedupe/--no-dedupe", help="drop train images also in val/test")
@@ -90,6 +95,8 @@ def ingest(
     params: ParamsOption = None,
 ) -> None:
     """Read a source and write train/val/test.npz and card.json, split first, atomically."""
+    from ferdata.ingest import ingest as ingest_dataset  # scikit-learn: imported only by the commands using it
+
     p = _params(params)
     section = _override(
         p.ingest,
@@ -98,6 +105,8 @@ def ingest(
         swap_test_roles=swap_test_roles,
         val_fraction=val_fraction,
         test_fraction=test_fraction,
+        format=source,
+        min_face_confidence=min_face_confidence,
     )
     card = ingest_dataset(path, out, section, p.seed if seed is None else seed, ferplus)
     counts = ", ".join(f"{name} {sum(c)}" for name, c in card["counts"].items())

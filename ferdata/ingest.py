@@ -11,14 +11,15 @@ from ferdata.card import library_versions, write_json
 from ferdata.errors import FerdataError
 from ferdata.labels import CLASS_NAMES
 from ferdata.params import IngestParams
-from ferdata.sources.fer2013 import SourceRows, read_fer2013
+from ferdata.sources.fer2013 import SourceRows
+from ferdata.sources.registry import read_source
 from ferdata.splits import carve
 from ferdata.store import SPLITS, Split, save_split
 
 
 def ingest(path: Path, out: Path, params: IngestParams, seed: int, ferplus: Path | None = None) -> dict:
     """Read `path`, split it and write `out/{train,val,test}.npz` and `out/card.json`; returns the card."""
-    rows = read_fer2013(path, params.swap_test_roles, params.skip_bad, ferplus)
+    dataset, rows = read_source(path, params, ferplus)
     splits, role_sources = assign_splits(rows, params, seed)
     dedupe = None
     if params.dedupe:
@@ -27,7 +28,7 @@ def ingest(path: Path, out: Path, params: IngestParams, seed: int, ferplus: Path
         dedupe = {"removed_from_train": int(leaked.sum()), "removed_ids": splits["train"].ids[leaked].tolist()}
         splits["train"] = splits["train"].take(~leaked)
     card = {
-        "dataset": "fer2013",
+        "dataset": dataset,
         "source": rows.source,
         "seed": seed,
         "params": params.model_dump(),
@@ -55,9 +56,11 @@ def assign_splits(rows: SourceRows, params: IngestParams, seed: int) -> tuple[di
         if (roles == role).any():
             continue
         train = np.flatnonzero(roles == "train")
-        moved = train[carve(rows.labels[train], fraction, seed, role)]
+        groups = rows.groups[train] if rows.groups is not None else None
+        moved = train[carve(rows.labels[train], fraction, seed, role, groups)]
         roles[moved] = role
-        why[moved] = f"stratified {fraction:g} of train, seed {seed}"
+        by = " by photo" if groups is not None else ""
+        why[moved] = f"stratified {fraction:g} of train{by}, seed {seed}"
     splits = {}
     sources = {}
     for name in SPLITS:

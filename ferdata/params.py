@@ -19,9 +19,11 @@ class SynthParams(_Section):
 
 
 class IngestParams(_Section):
-    source: str = Field(
-        "data/raw/synthetic.csv", description="FER2013 CSV or folder layout; the default is the synth stage's output"
+    path: str = Field("data/raw/synthetic.csv", description="the source; the default is the synth stage's output")
+    format: Literal["auto", "fer2013", "expw", "affectnet", "rafdb"] = Field(
+        "auto", description="which source the path holds; auto: detected when unambiguous"
     )
+    min_face_confidence: float = Field(0.0, ge=0, description="ExpW: faces with a lower box confidence are dropped")
     val_fraction: float = Field(0.1, gt=0, lt=0.5, description="share of train carved into val when none exists")
     test_fraction: float = Field(0.1, gt=0, lt=0.5, description="share of train carved into test when none exists")
     swap_test_roles: bool = Field(False, description="PublicTest as val and PrivateTest as test")
@@ -88,6 +90,12 @@ class AugmentParams(_Section):
     erase_size: tuple[float, float] = Field((0.1, 0.3), description="hole side range, fraction of the side")
 
 
+class MergeParams(_Section):
+    data: str = Field("", description="another ingested dataset whose TRAIN split is added, e.g. data/splits/expw")
+    classes: list[str] | None = Field(None, description="only these classes (by name); None: all")
+    per_class: int | None = Field(None, ge=1, description="at most this many rows per class, drawn with the seed")
+
+
 class StepParams(_Section):
     """The params of every step that takes some; a variant sets those of its own steps."""
 
@@ -98,6 +106,7 @@ class StepParams(_Section):
     tomek: CleaningParams = CleaningParams()
     enn: EnnParams = EnnParams()
     augment: AugmentParams = AugmentParams()
+    merge: MergeParams = MergeParams()
 
 
 class VariantParams(StepParams):

@@ -113,7 +113,7 @@ def test_the_registry_builds_every_named_step():
     assert list(STEPS) == list(STEP_HELP)
 
 
-@pytest.mark.parametrize("step", sorted(STEPS))
+@pytest.mark.parametrize("step", sorted(set(STEPS) - {"merge"}))  # merge needs a second dataset: test_more_sources
 def test_every_step_alone_keeps_the_contract(step, ingested, tmp_path):
     params = BuildParams(variants={"only": VariantParams(steps=[step])}, pipeline=["only"])
     card, _ = build_variant("only", ingested, tmp_path / step, params, seed=0)

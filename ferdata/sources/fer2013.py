@@ -22,6 +22,7 @@ class SourceRows:
     role_sources: np.ndarray  # str (N,) why a row has its role, e.g. "Usage=PrivateTest", for the card
     source: dict  # format, path, hash, row counts
     notes: dict = field(default_factory=dict)  # skipped rows, FER+ relabelling
+    groups: np.ndarray | None = None  # str (N,): rows of one group (e.g. faces of one photo) share a split
 
 
 def usage_roles(swap_test_roles: bool) -> dict[str, str]:

@@ -46,17 +46,17 @@ def is_folder_layout(path: Path) -> bool:
 def read_fer2013_folders(root: Path, skip_bad: bool = False) -> FolderRows:
     """Read every image under `root`; any bad file raises a one-line error naming it, unless `skip_bad`."""
     files, labels, roles = _list_images(root)
-    decoded = decode_many(files)
-    good = np.array([not isinstance(d, str) for d in decoded], dtype=bool)
-    if not good.all() and not skip_bad:
-        first = int(np.flatnonzero(~good)[0])
-        raise FerdataError(f"{files[first]}: {decoded[first]}")
+    decoded, failures = decode_many(files)
+    good = np.ones(len(files), dtype=bool)
+    good[list(failures)] = False
+    if failures and not skip_bad:
+        first = min(failures)
+        raise FerdataError(f"{files[first]}: {failures[first]}")
     relative = np.array([f.relative_to(root).as_posix() for f in files], dtype=str)
     names = [f.name for f in files]
     usage = np.array([m.group(1) if (m := _USAGE_PREFIX.match(n)) else "" for n in names], dtype=str)
-    images = [d for d in decoded if not isinstance(d, str)]
     return FolderRows(
-        images=np.stack(images) if images else np.zeros((0, 48, 48), np.uint8),
+        images=decoded[good],
         labels=np.array(labels, dtype=np.int8)[good],
         folder_roles=np.array(roles, dtype=str)[good],
         usage=usage[good],

@@ -22,8 +22,12 @@ RESAMPLING = Image.Resampling.LANCZOS
 _TOO_LARGE = f"over the {MAX_IMAGE_PIXELS:,}-pixel limit (a possible decompression bomb)"
 
 
-def decode_gray48(path: Path) -> np.ndarray | str:
-    """The image at `path` as (48, 48) uint8, or a one-line reason it cannot be read."""
+Box = tuple[int, int, int, int]  # left, top, right, bottom, in pixels
+
+
+def decode_gray48(path: Path, box: Box | None = None) -> np.ndarray | str:
+    """The image at `path` (its face `box`, clipped to the image, when given) as (48, 48) uint8, or a one-line
+    reason it cannot be read."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -31,9 +35,16 @@ def decode_gray48(path: Path) -> np.ndarray | str:
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:
                     return f"{width}x{height} pixels, {_TOO_LARGE}"
+                if box is not None:
+                    left, top, right, bottom = max(box[0], 0), max(box[1], 0), min(box[2], width), min(box[3], height)
+                    if right <= left or bottom <= top:
+                        return f"face box {box} is empty or outside the {width}x{height} image"
+                    image = image.crop((left, top, right, bottom))
                 gray = image.convert("L")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return _TOO_LARGE  # Pillow refuses the largest ones itself, before we can see the size
+    except FileNotFoundError:
+        return "no such image file"
     except UnidentifiedImageError as exc:
         return f"not a readable image ({exc})"
     except (OSError, SyntaxError, ValueError) as exc:
@@ -43,7 +54,25 @@ def decode_gray48(path: Path) -> np.ndarray | str:
     return np.asarray(gray, dtype=np.uint8)
 
 
-def decode_many(paths: Sequence[Path]) -> list[np.ndarray | str]:
-    """`decode_gray48` over many files on all cores (Pillow releases the GIL while decoding), in order."""
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-        return list(pool.map(decode_gray48, paths, chunksize=64))
+# Images decoded per block: what is in flight at once, so memory stays flat however many images there are.
+BLOCK = 4096
+
+
+def decode_many(
+    paths: Sequence[Path], boxes: Sequence[Box | None] | None = None, workers: int | None = None
+) -> tuple[np.ndarray, dict[int, str]]:
+    """`decode_gray48` over many files on `workers` threads (default: all cores; Pillow releases the GIL
+    while decoding and resizing), into one preallocated (N, 48, 48) uint8 array; also returns the reason
+    for each file that could not be read, by position (its rows stay zero)."""
+    boxes = boxes if boxes is not None else [None] * len(paths)
+    images = np.zeros((len(paths), IMAGE_SIDE, IMAGE_SIDE), np.uint8)
+    failures: dict[int, str] = {}
+    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        for start in range(0, len(paths), BLOCK):
+            decoded = pool.map(decode_gray48, paths[start : start + BLOCK], boxes[start : start + BLOCK], chunksize=16)
+            for index, result in enumerate(decoded, start):
+                if isinstance(result, str):
+                    failures[index] = result
+                else:
+                    images[index] = result
+    return images, failures

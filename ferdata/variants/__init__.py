@@ -16,6 +16,7 @@ STEP_HELP: dict[str, str] = {
     "smotetomek": "SMOTE, then remove Tomek links",
     "smoteenn": "SMOTE, then edited nearest neighbours",
     "augment": "albumentations copies",
+    "merge": "another source's training rows added",
 }
 
 # The params sections (params.StepParams) each step reads; imblearn's composites read both of their parts'.
@@ -31,4 +32,5 @@ STEP_SECTIONS: dict[str, tuple[str, ...]] = {
     "smotetomek": ("smote", "tomek"),
     "smoteenn": ("smote", "enn"),
     "augment": ("augment",),
+    "merge": ("merge",),
 }

@@ -6,6 +6,7 @@ from ferdata.errors import FerdataError
 from ferdata.params import BuildParams, NeighborParams, VariantParams
 from ferdata.variants.augment import Augment
 from ferdata.variants.base import Step
+from ferdata.variants.merge import Merge
 from ferdata.variants.passthrough import ClassWeight, Unchanged
 from ferdata.variants.resample import Adasyn, Enn, RandomOversample, RandomUndersample, Smote, Tomek
 
@@ -22,6 +23,7 @@ STEPS: dict[str, Callable[[VariantParams, NeighborParams], list[Step]]] = {
     "smotetomek": lambda v, n: [Smote(v.smote, n), Tomek(v.tomek, n)],
     "smoteenn": lambda v, n: [Smote(v.smote, n), Enn(v.enn, n)],
     "augment": lambda v, n: [Augment(v.augment)],
+    "merge": lambda v, n: [Merge(v.merge)],
 }
 
 

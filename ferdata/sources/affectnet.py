@@ -1,0 +1,141 @@
+"""AffectNet in its three shipped layouts, mapped to FER2013's seven classes (contempt, none, uncertain and
+no-face dropped and counted):
+
+- official: `Manually_Annotated_file_lists/{training,validation}.csv` (training with a header, validation
+  without) and `Manually_Annotated_Images/`; faces cropped by their box. Validation is the test split.
+- newer: `train_set/` and `val_set/`, each `images/N.jpg` with `annotations/N_exp.npy`; already cropped.
+  `val_set` is the test split.
+- Kaggle 96x96 copy: class folders plus `labels.csv` (`,pth,label,relFCs`); no split (carved at ingest), and
+  its labels are partly model-made, which the card says.
+Validation is carved from train in every layout.
+"""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from ferdata.errors import FerdataError
+from ferdata.labels import label_of_name
+from ferdata.sources.fer2013 import SourceRows
+from ferdata.sources.listed import BadLines, Entry, read_lines, rows_from_entries
+
+# AffectNet 0 Neutral, 1 Happy, 2 Sad, 3 Surprise, 4 Fear, 5 Disgust, 6 Anger -> FER2013's order.
+AFFECTNET_TO_FER = {0: 6, 1: 3, 2: 4, 3: 5, 4: 2, 5: 1, 6: 0}
+DROPPED = {7: "contempt", 8: "none", 9: "uncertain", 10: "no_face"}
+OFFICIAL_LISTS = "Manually_Annotated_file_lists"
+KAGGLE_NOTE = "labels of the Kaggle 96x96 copy are partly model-made, not all human annotations"
+
+
+def affectnet_layout(path: Path) -> str | None:
+    if (path / OFFICIAL_LISTS / "training.csv").is_file():
+        return "official"
+    if (path / "train_set" / "annotations").is_dir():
+        return "npy"
+    if (path / "labels.csv").is_file():
+        return "kaggle"
+    return None
+
+
+def read_affectnet(root: Path, skip_bad: bool) -> SourceRows:
+    layout = affectnet_layout(root)
+    bad, dropped = BadLines(skip_bad), {}
+    if layout == "official":
+        entries = [
+            *_official(root / OFFICIAL_LISTS / "training.csv", "train", True, bad, dropped),
+            *_official(root / OFFICIAL_LISTS / "validation.csv", "test", False, bad, dropped),
+        ]
+        images, notes = root / "Manually_Annotated_Images", {}
+    elif layout == "npy":
+        entries = [*_npy(root, "train_set", "train", bad, dropped), *_npy(root, "val_set", "test", bad, dropped)]
+        images, notes = root, {}
+    elif layout == "kaggle":
+        entries, images, notes = _kaggle(root, bad, dropped), root, {"label_quality": KAGGLE_NOTE}
+    else:
+        raise FerdataError(f"{root}: not an AffectNet layout (no {OFFICIAL_LISTS}/, train_set/ or labels.csv)")
+    notes |= {"skipped": bad.counts, "dropped_classes": dropped}
+    official = layout != "kaggle"
+    return rows_from_entries("affectnet", f"affectnet-{layout}", root, images, entries, skip_bad, notes, official)
+
+
+def _mapped(code: int, where: str, bad: BadLines, dropped: dict) -> int | None:
+    if code in DROPPED:
+        dropped[DROPPED[code]] = dropped.get(DROPPED[code], 0) + 1
+        return None
+    if code not in AFFECTNET_TO_FER:
+        bad.bad(where, f"unknown expression code {code} (AffectNet has 0..10)", "unknown_label")
+        return None
+    return AFFECTNET_TO_FER[code]
+
+
+def _official(path: Path, role: str, header: bool, bad: BadLines, dropped: dict) -> list[Entry]:
+    lines = read_lines(path)[1 if header else 0 :]
+    entries = []
+    for number, fields in zip([n for n, _ in lines], csv.reader([text for _, text in lines]), strict=True):
+        where = f"{path} line {number}"
+        try:
+            relative = fields[0]
+            x, y, width, height = (int(float(v)) for v in fields[1:5])
+            code = int(fields[6])
+        except (ValueError, IndexError):
+            bad.bad(
+                where,
+                "expected 'subDirectory_filePath,face_x,face_y,face_width,face_height,...,expression'",
+                "malformed_line",
+            )
+            continue
+        if width <= 0 or height <= 0:
+            bad.bad(where, f"face box of zero area ({width}x{height})", "empty_box")
+            continue
+        label = _mapped(code, where, bad, dropped)
+        if label is not None:
+            entries.append(Entry(relative, label, role, relative, (x, y, x + width, y + height), where))
+    return entries
+
+
+def _npy(root: Path, folder: str, role: str, bad: BadLines, dropped: dict) -> list[Entry]:
+    annotations = root / folder / "annotations"
+    if not annotations.is_dir():
+        return []
+    entries = []
+    for path in sorted(annotations.glob("*_exp.npy"), key=lambda p: (len(p.name), p.name)):
+        number = path.name.removesuffix("_exp.npy")
+        where = str(path)
+        try:
+            code = int(np.load(path, allow_pickle=False).item())
+        except (ValueError, OSError) as exc:
+            bad.bad(where, f"not a one-value expression annotation ({exc})", "malformed_annotation")
+            continue
+        label = _mapped(code, where, bad, dropped)
+        if label is not None:
+            relative = f"{folder}/images/{number}.jpg"
+            entries.append(Entry(relative, label, role, relative, None, where))
+    return entries
+
+
+def _kaggle(root: Path, bad: BadLines, dropped: dict) -> list[Entry]:
+    path = root / "labels.csv"
+    lines = read_lines(path)
+    entries = []
+    rows = csv.reader([text for _, text in lines])
+    header = next(rows, [])
+    if "pth" not in header or "label" not in header:
+        raise FerdataError(f"{path}: missing column 'pth' or 'label' (header {header})")
+    column_path, column_label = header.index("pth"), header.index("label")
+    for (number, _), fields in zip(lines[1:], rows, strict=True):
+        where = f"{path} line {number}"
+        try:
+            relative, name = fields[column_path], fields[column_label]
+        except IndexError:
+            bad.bad(where, "fewer columns than the header", "malformed_line")
+            continue
+        if name.strip().lower() == "contempt":
+            dropped["contempt"] = dropped.get("contempt", 0) + 1
+            continue
+        try:
+            label = label_of_name(name)
+        except FerdataError as exc:
+            bad.bad(where, str(exc), "unknown_label")
+            continue
+        entries.append(Entry(relative, label, "train", relative, None, where))
+    return entries

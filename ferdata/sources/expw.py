@@ -1,0 +1,54 @@
+"""ExpW: `label/label.lst` lines `image_name face_id top left right bottom confidence label` (labels in
+FER2013's order), full photos in `image/origin/`. Each face box is cropped (clipped to the photo); faces below
+the box-confidence threshold and repeated lines are dropped; there is no official split, so ingest carves one
+by photo (the faces of one photo never span two splits)."""
+
+from pathlib import Path
+
+from ferdata.labels import NUM_CLASSES
+from ferdata.sources.fer2013 import SourceRows
+from ferdata.sources.listed import BadLines, Entry, read_lines, rows_from_entries
+
+LABEL_FILE = "label/label.lst"
+
+
+def is_expw(path: Path) -> bool:
+    return (path / LABEL_FILE).is_file()
+
+
+def read_expw(root: Path, skip_bad: bool, min_confidence: float) -> SourceRows:
+    label_file = root / LABEL_FILE
+    bad = BadLines(skip_bad)
+    entries, seen, duplicates, unsure = [], set(), 0, 0
+    for number, line in read_lines(label_file):
+        where = f"{label_file} line {number}"
+        fields = line.split()
+        try:
+            name, face = fields[0], fields[1]
+            top, left, right, bottom = (int(float(v)) for v in fields[2:6])
+            confidence, label = float(fields[6]), int(fields[7])
+            if len(fields) != 8:
+                raise ValueError
+        except (ValueError, IndexError):
+            bad.bad(
+                where, f"expected 'image face top left right bottom confidence label', got {line!r}", "malformed_line"
+            )
+            continue
+        if not 0 <= label < NUM_CLASSES:
+            bad.bad(where, f"unknown label {label} (ExpW has 0..6)", "unknown_label")
+            continue
+        if right <= left or bottom <= top:
+            bad.bad(
+                where, f"face box of zero area (top {top}, left {left}, right {right}, bottom {bottom})", "empty_box"
+            )
+            continue
+        if (name, face) in seen:
+            duplicates += 1
+            continue
+        seen.add((name, face))
+        if confidence < min_confidence:
+            unsure += 1
+            continue
+        entries.append(Entry(name, label, "train", name, (left, top, right, bottom), where))
+    notes = {"skipped": bad.counts, "duplicate_lines": duplicates, "below_min_confidence": unsure}
+    return rows_from_entries("expw", "expw", root, root / "image" / "origin", entries, skip_bad, notes, False)

@@ -1,0 +1,42 @@
+"""Auxiliary data: another ingested source's TRAIN rows added to this training split (e.g. ExpW's disgust and
+fear faces to FER2013's), chosen by class and capped per class. Only the other source's training split is ever
+read, so its val/test never reach training; build_variant also drops any added row whose pixels occur in this
+dataset's val or test."""
+
+from pathlib import Path
+
+import numpy as np
+
+from ferdata.errors import FerdataError
+from ferdata.labels import NUM_CLASSES, label_of_name
+from ferdata.params import MergeParams
+from ferdata.store import Split, concat, load_split
+from ferdata.variants.base import Step
+
+
+class Merge(Step):
+    name = "merge"
+
+    def __init__(self, params: MergeParams) -> None:
+        self.params = params
+
+    def fit_resample(self, train: Split, rng: np.random.Generator) -> Split:
+        if not self.params.data:
+            raise FerdataError("merge: set merge.data to the ingested dataset to take training rows from")
+        other = load_split(Path(self.params.data) / "train.npz")
+        wanted = [label_of_name(name) for name in self.params.classes] if self.params.classes else range(NUM_CLASSES)
+        picked = []
+        for label in wanted:
+            rows = np.flatnonzero(other.labels == label)
+            if self.params.per_class is not None and len(rows) > self.params.per_class:
+                rows = np.sort(rng.choice(rows, self.params.per_class, replace=False))
+            picked.append(rows)
+        added = other.take(np.concatenate(picked)) if picked else other.take(np.zeros(0, int))
+        clash = np.isin(added.ids, train.ids)
+        if clash.any():
+            raise FerdataError(f"merge: {self.params.data} shares ids with this dataset (e.g. {added.ids[clash][0]})")
+        self.added_ = np.bincount(added.labels, minlength=NUM_CLASSES).tolist()
+        return concat([train, added])
+
+    def report(self) -> dict:
+        return {"merged": {"data": self.params.data, "train_rows_added": self.added_}}
