@@ -225,3 +225,20 @@ def test_merge_adds_another_sources_train_rows_but_never_a_held_out_image(tmp_pa
     card, _ = build_variant("m", ingested, tmp_path / "all", params, seed=0)
     assert card["dropped_as_val_test_duplicates"] == [ids[0]]
     assert card["counts_after"][1] == card["counts_before"][1] + 9
+
+
+def test_cli_builds_a_merge_variant_and_its_card_shows_both_sources(tmp_path, ingested):
+    _rafdb(tmp_path / "raf")
+    assert run_cli("ingest", tmp_path / "raf", "--out", tmp_path / "rafdb", cwd=tmp_path).returncode == 0
+    (tmp_path / "params.yaml").write_text(
+        "leakdemo: {enabled: false}\ncompare: {ensembles: {}}\n"
+        f"build:\n  data: {ingested}\n  out: {tmp_path / 'variants'}\n"
+        f"  variants:\n    plus_raf:\n      steps: [merge]\n      merge: {{data: {tmp_path / 'rafdb'}}}\n"
+        "  pipeline: [plus_raf]\n"
+    )
+    result = run_cli("build", "--variant", "plus_raf", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    card = (tmp_path / "variants" / "plus_raf" / "card.md").read_text()
+    assert f"Training rows added from `{tmp_path / 'rafdb'}`" in card
+    ids = load_dataset(tmp_path / "variants" / "plus_raf")["train"].ids
+    assert any(i.startswith("fer2013:") for i in ids) and any(i.startswith("rafdb:") for i in ids)

@@ -6,6 +6,7 @@ kept as they are, pixel for pixel.
 """
 
 import os
+import sys
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from rich.console import Console
+from rich.progress import Progress
 
 from ferdata.store import IMAGE_SIDE
 
@@ -67,8 +70,12 @@ def decode_many(
     boxes = boxes if boxes is not None else [None] * len(paths)
     images = np.zeros((len(paths), IMAGE_SIDE, IMAGE_SIDE), np.uint8)
     failures: dict[int, str] = {}
-    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+    # A progress bar on a terminal only: logs, pipes and DVC stages stay clean.
+    progress = Progress(console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty())
+    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool, progress:
+        task = progress.add_task("decoding images", total=len(paths))
         for start in range(0, len(paths), BLOCK):
+            progress.update(task, completed=start)
             decoded = pool.map(decode_gray48, paths[start : start + BLOCK], boxes[start : start + BLOCK], chunksize=16)
             for index, result in enumerate(decoded, start):
                 if isinstance(result, str):
