@@ -52,3 +52,21 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextlib.contextmanager
+def staged_files(directory: Path) -> Iterator[Path]:
+    """Yield an empty staging directory inside `directory`; on success every file written there moves to
+    the same relative path in `directory` (one rename each, replacing files of the same name, leaving every
+    other file alone); on failure none does."""
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staged.", suffix=".tmp", dir=directory))
+    try:
+        yield staging
+        for file in sorted(p for p in staging.rglob("*") if p.is_file()):
+            target = directory / file.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(file, 0o666 & ~_umask())
+            os.replace(file, target)
+    finally:
+        shutil.rmtree(staging)

@@ -190,6 +190,80 @@ def info(
     console.print(table)
 
 
+ModelOption = Annotated[Path, typer.Option("--model", help="a ferdata checkpoint (models/VARIANT/best.pt)")]
+DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")]
+TenCropOption = Annotated[
+    bool | None, typer.Option("--ten-crop/--no-ten-crop", help="average ten crops [default: as trained]")
+]
+DetectOption = Annotated[
+    bool, typer.Option("--detect/--no-detect", help="find faces (Haar cascade), or take each photo as one face")
+]
+
+
+@app.command()
+def predict(
+    target: Annotated[Path, typer.Argument(help="a photo, a video, or a folder of them")],
+    model: ModelOption,
+    out: Annotated[Path, typer.Option(help="folder for predictions.json and the annotated copies")] = Path(
+        "predictions"
+    ),
+    detect: DetectOption = True,
+    ten_crop: TenCropOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """Find the faces in photos or videos and predict their expressions: a table, JSON, annotated copies."""
+    # Imported here: torch and OpenCV would slow every other command's start.
+    from ferdata.faces import FaceDetector
+    from trainer.inference import FacePredictor
+    from trainer.predict import predict_files
+
+    predictor = FacePredictor(model, FaceDetector() if detect else None, device, ten_crop)
+    table = Table(title=f"expressions ({model})")
+    for column in ("file", "face", "box (x, y, w, h)", "top-3"):
+        table.add_column(column)
+
+    def show(entry: dict, seconds: float) -> None:
+        if entry["kind"] == "video":
+            frames = entry["frames"]
+            faces = sum(len(f["faces"]) for f in frames)
+            rate = f"{len(frames) / seconds:.1f} frames/s" if seconds > 0 else ""
+            table.add_row(entry["file"], f"{faces} in {len(frames)} frames", "", rate)
+            return
+        if not entry["faces"]:
+            table.add_row(entry["file"], "no face found", "", "")
+        for i, face in enumerate(entry["faces"], 1):
+            box = face["box"]
+            top3 = ", ".join(f"{t['label']} {t['probability']:.0%}" for t in face["top3"])
+            table.add_row(entry["file"], str(i), f"{box['x']}, {box['y']}, {box['width']}, {box['height']}", top3)
+
+    predict_files(predictor, target, out, show)
+    console.print(table)
+    console.print(f"wrote {out / 'predictions.json'} and the annotated copies")
+
+
+@app.command()
+def serve(
+    model: ModelOption,
+    host: Annotated[str, typer.Option(help="address to listen on (another than 127.0.0.1 exposes the page)")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    max_upload_mb: Annotated[float, typer.Option(help="largest photo accepted, in MB")] = 10.0,
+    ten_crop: TenCropOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """A local web page: upload a photo or use the webcam; see faces, expressions and probabilities."""
+    from ferdata.faces import FaceDetector
+    from trainer.inference import FacePredictor
+    from trainer.serve import serve as run_server
+
+    predictor = FacePredictor(model, FaceDetector(), device, ten_crop)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[bold red]WARNING:[/bold red] listening on {host}: other machines can reach this page")
+    console.print(f"serving {model} at http://{'[' + host + ']' if ':' in host else host}:{port}/ (Ctrl+C stops)")
+    run_server(predictor, host, port, max_upload_mb)
+
+
 def main() -> None:
     try:
         app()

@@ -7,6 +7,7 @@ overlap and a share of labels is flipped, as in FER2013, so the task is learnabl
 face is rendered at once with numpy broadcasting: no loop over images.
 """
 
+import cv2
 import numpy as np
 
 from ferdata.labels import NUM_CLASSES
@@ -122,3 +123,19 @@ def _blur3(image: np.ndarray) -> np.ndarray:
     padded = np.pad(image, ((0, 0), (1, 1), (1, 1)), mode="edge")
     rows = padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]
     return (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9
+
+
+def synthesize_scene(labels: list[int], seed: int, side: int = 128, gap: int = 48) -> tuple[np.ndarray, np.ndarray]:
+    """A photo of one synthetic face per label, in a row on a plain wall, for trying face detection and
+    `ferdata predict`: RGB (H, W, 3) uint8 and each face's true box (K, 4) as x, y, width, height."""
+    rng = np.random.default_rng(seed)
+    faces = _render(np.asarray(labels), rng)
+    # Each face exposed for the camera (contrast stretched), then enlarged smoothly.
+    tiles = [cv2.resize(cv2.normalize(face, None, 0, 255, cv2.NORM_MINMAX), (side, side)) for face in faces]
+    height, width = side + 2 * gap, len(labels) * (side + gap) + gap
+    wall = np.full((height, width), rng.uniform(90, 170), np.float32)
+    boxes = np.array([[gap + i * (side + gap), gap, side, side] for i in range(len(labels))], dtype=np.int64)
+    for (x, y, _, _), tile in zip(boxes, tiles, strict=True):
+        wall[y : y + side, x : x + side] = tile
+    tint = rng.uniform(0.85, 1.15, 3).astype(np.float32)  # a warm or cool cast, so the photo is in colour
+    return np.clip(wall[:, :, None] * tint, 0, 255).astype(np.uint8), boxes

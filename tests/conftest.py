@@ -48,3 +48,15 @@ def ingested(tmp_path_factory, faces) -> Path:
     write_fer2013_csv(root / "fer.csv", images, labels, usage)
     ingest(root / "fer.csv", root / "dataset", IngestParams(), seed=0)
     return root / "dataset"
+
+
+@pytest.fixture(scope="session")
+def checkpoint(ingested, tmp_path_factory) -> Path:
+    """A small VGGNet trained for two epochs on `ingested`: its best.pt."""
+    from trainer.config import TrainConfig
+    from trainer.fit import fit
+
+    out = tmp_path_factory.mktemp("model")
+    config = TrainConfig(width=0.125, epochs=2, batch_size=64, lr=0.02, ten_crop=False, channels_last=False)
+    fit(ingested, out, config, seed=0, device_name="cpu")
+    return out / "best.pt"

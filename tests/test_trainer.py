@@ -145,7 +145,7 @@ def test_foreign_checkpoints_are_refused(ingested, tmp_path):
     fit(ingested, tmp_path / "a", TINY, seed=1, device_name="cpu")
     state = torch.load(tmp_path / "a" / "best.pt", weights_only=False)
     torch.save(state | {"class_names": ["a", "b"]}, tmp_path / "classes.pt")
-    with pytest.raises(FerdataError, match="trained for classes"):
+    with pytest.raises(FerdataError, match=r"a model for 2 classes \(a, b\); ferdata needs FER2013's 7"):
         evaluate(tmp_path / "classes.pt", ingested, "cpu")
     torch.save(state | {"config": TINY.model_copy(update={"width": 0.25}).model_dump()}, tmp_path / "width.pt")
     with pytest.raises(FerdataError, match="weights do not fit a vggnet"):

@@ -30,8 +30,12 @@ def load_checkpoint(path: Path, device: torch.device) -> tuple[torch.nn.Module, 
         config = TrainConfig.model_validate(state["config"])
     except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         raise FerdataError(f"{path}: not a ferdata checkpoint ({str(exc).splitlines()[0]})") from None
-    if state.get("class_names") != list(CLASS_NAMES):
-        raise FerdataError(f"{path}: trained for classes {state.get('class_names')}, expected {list(CLASS_NAMES)}")
+    names = state.get("class_names")
+    if names != list(CLASS_NAMES):
+        given = f"{len(names)} classes ({', '.join(map(str, names))})" if isinstance(names, list) else "unnamed classes"
+        raise FerdataError(
+            f"{path}: a model for {given}; ferdata needs FER2013's {len(CLASS_NAMES)} ({', '.join(CLASS_NAMES)})"
+        )
     model = build_model(config.model, config.width, config.dropout, config.crop).to(device)
     try:
         model.load_state_dict(state["model"])

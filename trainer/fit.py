@@ -240,9 +240,17 @@ def _training_view(images, labels, config: TrainConfig, generator) -> tuple[torc
     return _layout(random_crop(pixels, config.crop, generator), config), labels
 
 
-@torch.no_grad()
 def predict(model, images: torch.Tensor, labels: torch.Tensor, config: TrainConfig) -> tuple[np.ndarray, float]:
     """Logits (N, 7) as numpy, averaged over ten crops when the recipe uses them, and the mean loss."""
+    logits = logits_of(model, images, config)
+    loss = float(F.cross_entropy(logits, labels)) if len(labels) else 0.0
+    return logits.cpu().numpy(), loss
+
+
+@torch.no_grad()
+def logits_of(model, images: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    """(N, 48, 48) uint8 faces -> (N, 7) float logits, in batches, averaged over ten crops when the recipe
+    uses them (otherwise of the centre crop)."""
     model.eval()
     outputs = []
     for first in range(0, len(images), EVAL_BATCH):
@@ -254,9 +262,7 @@ def predict(model, images: torch.Tensor, labels: torch.Tensor, config: TrainConf
             else:
                 logits = model(_layout(centre_crop(pixels, config.crop), config)).float()
         outputs.append(logits)
-    logits = torch.cat(outputs) if outputs else torch.zeros((0, len(CLASS_NAMES)), device=images.device)
-    loss = float(F.cross_entropy(logits, labels)) if len(labels) else 0.0
-    return logits.cpu().numpy(), loss
+    return torch.cat(outputs) if outputs else torch.zeros((0, len(CLASS_NAMES)), device=images.device)
 
 
 def _layout(x: torch.Tensor, config: TrainConfig) -> torch.Tensor:

@@ -5,15 +5,17 @@ another size are resized with Pillow's LANCZOS filter, which antialiases when sh
 kept as they are, pixel for pixel.
 """
 
+import contextlib
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from rich.console import Console
 from rich.progress import Progress
 
@@ -28,30 +30,57 @@ _TOO_LARGE = f"over the {MAX_IMAGE_PIXELS:,}-pixel limit (a possible decompressi
 Box = tuple[int, int, int, int]  # left, top, right, bottom, in pixels
 
 
+class Unreadable(Exception):
+    """An image that cannot be read; the message is the one-line reason."""
+
+
+@contextlib.contextmanager
+def opened(file: Path | BinaryIO) -> Iterator[Image.Image]:
+    """The image in `file`, checked against `MAX_IMAGE_PIXELS`; any failure to read it, while opening or
+    while decoding inside the block, becomes `Unreadable` with a one-line reason."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(file) as image:
+                width, height = image.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise Unreadable(f"{width}x{height} pixels, {_TOO_LARGE}")
+                yield image
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Unreadable(_TOO_LARGE) from None  # Pillow refuses the largest ones itself, before we see the size
+    except FileNotFoundError:
+        raise Unreadable("no such image file") from None
+    except UnidentifiedImageError as exc:
+        raise Unreadable(f"not a readable image ({exc})") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise Unreadable(f"corrupt or truncated image ({exc})") from None
+
+
 def decode_gray48(path: Path, box: Box | None = None) -> np.ndarray | str:
     """The image at `path` (its face `box`, clipped to the image, when given) as (48, 48) uint8, or a one-line
     reason it cannot be read."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+        with opened(path) as image:
+            if box is not None:
                 width, height = image.size
-                if width * height > MAX_IMAGE_PIXELS:
-                    return f"{width}x{height} pixels, {_TOO_LARGE}"
-                if box is not None:
-                    left, top, right, bottom = max(box[0], 0), max(box[1], 0), min(box[2], width), min(box[3], height)
-                    if right <= left or bottom <= top:
-                        return f"face box {box} is empty or outside the {width}x{height} image"
-                    image = image.crop((left, top, right, bottom))
-                gray = image.convert("L")
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return _TOO_LARGE  # Pillow refuses the largest ones itself, before we can see the size
-    except FileNotFoundError:
-        return "no such image file"
-    except UnidentifiedImageError as exc:
-        return f"not a readable image ({exc})"
-    except (OSError, SyntaxError, ValueError) as exc:
-        return f"corrupt or truncated image ({exc})"
+                left, top, right, bottom = max(box[0], 0), max(box[1], 0), min(box[2], width), min(box[3], height)
+                if right <= left or bottom <= top:
+                    return f"face box {box} is empty or outside the {width}x{height} image"
+                image = image.crop((left, top, right, bottom))
+            gray = image.convert("L")
+    except Unreadable as exc:
+        return str(exc)
+    return gray48(gray)
+
+
+def read_rgb(file: Path | BinaryIO) -> np.ndarray:
+    """A photo as (H, W, 3) uint8 RGB, turned upright by its EXIF orientation; raises `Unreadable`."""
+    with opened(file) as image:
+        return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+
+
+def gray48(gray: Image.Image) -> np.ndarray:
+    """A gray ("L") image as (48, 48) uint8: LANCZOS-resized, or kept pixel for pixel when already 48x48."""
     if gray.size != (IMAGE_SIDE, IMAGE_SIDE):
         gray = gray.resize((IMAGE_SIDE, IMAGE_SIDE), RESAMPLING)
     return np.asarray(gray, dtype=np.uint8)

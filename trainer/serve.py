@@ -1,0 +1,61 @@
+"""A local web page for trying a model: upload a photo or use the webcam, see faces, labels and probabilities.
+
+FastAPI serves one static page (trainer/web/index.html, no outside scripts) and one endpoint,
+`POST /api/predict`, whose body is the image itself. The body is read into memory up to the size cap and
+never written anywhere: nothing is stored. The server binds to 127.0.0.1 unless told otherwise.
+"""
+
+import html
+import io
+from importlib.resources import files
+from urllib.parse import unquote
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from ferdata.sources.images import Unreadable, read_rgb
+from trainer.inference import FacePredictor
+
+MAX_UPLOAD_MB = 10.0
+IMAGE_KINDS = "JPEG, PNG, BMP, WebP or TIFF"
+
+
+def create_app(predictor: FacePredictor, max_upload_mb: float = MAX_UPLOAD_MB) -> FastAPI:
+    cap = int(max_upload_mb * 2**20)
+    app = FastAPI(title="ferdata", docs_url=None, redoc_url=None, openapi_url=None)
+    page = files("trainer").joinpath("web/index.html").read_text(encoding="utf-8")
+    page = page.replace("{{MODEL}}", html.escape(str(predictor.checkpoint))).replace("{{MAX_MB}}", f"{max_upload_mb:g}")
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        return page
+
+    @app.post("/api/predict")
+    async def predict(request: Request, detect: bool = True) -> JSONResponse:
+        name = unquote(request.headers.get("x-filename") or "") or "the upload"
+        too_large = JSONResponse({"error": f"{name} is over the {max_upload_mb:g} MB upload limit"}, 413)
+        if int(request.headers.get("content-length") or 0) > cap:
+            return too_large
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > cap:
+                return too_large
+        if not body:
+            return JSONResponse({"error": f"{name} is empty: choose a photo ({IMAGE_KINDS})"}, 400)
+        try:
+            rgb = read_rgb(io.BytesIO(body))
+        except Unreadable as exc:
+            reason = f"not an image ({IMAGE_KINDS} expected)" if str(exc).startswith("not a readable") else str(exc)
+            return JSONResponse({"error": f"{name}: {reason}"}, 415)
+        faces = (await run_in_threadpool(predictor.predict, [rgb], detect))[0]
+        return JSONResponse({"width": rgb.shape[1], "height": rgb.shape[0], "faces": [f.as_json() for f in faces]})
+
+    return app
+
+
+def serve(predictor: FacePredictor, host: str, port: int, max_upload_mb: float = MAX_UPLOAD_MB) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(predictor, max_upload_mb), host=host, port=port, log_level="warning")
