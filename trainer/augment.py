@@ -28,6 +28,18 @@ class AugmentConfig(BaseModel):
     erase_scale: tuple[float, float] = (0.02, 0.33)
     erase_ratio: tuple[float, float] = (0.3, 3.3)
 
+    def scaled(self, strength: float) -> "AugmentConfig":
+        """The same recipe `strength` times as strong (0: no zoom, shift, rotation or erasing; 1: as is)."""
+        return self.model_copy(
+            update={
+                "scale": (1 - (1 - self.scale[0]) * strength, 1 + (self.scale[1] - 1) * strength),
+                "ratio": (self.ratio[0] ** strength, self.ratio[1] ** strength),
+                "translate": min(1.0, self.translate * strength),
+                "rotate": min(180.0, self.rotate * strength),
+                "erase_p": min(1.0, self.erase_p * strength),
+            }
+        )
+
 
 def warp(images: torch.Tensor, config: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """(B, H, W) uint8 -> (B, 1, H, W) float 0..1, each image under its own random affine warp."""

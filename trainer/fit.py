@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -60,11 +61,20 @@ def pick_device(name: str) -> torch.device:
     return device
 
 
-def fit(data: Path, out: Path, config: TrainConfig, seed: int, device_name: str = "auto", resume: bool = False) -> dict:
-    """Train, keep the best epoch by validation top-1, score it on val and test; returns the metrics."""
+def fit(
+    data: Path,
+    out: Path,
+    config: TrainConfig,
+    seed: int,
+    device_name: str = "auto",
+    resume: bool = False,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> dict:
+    """Train, keep the best epoch by validation top-1, score it on val and test; returns the metrics.
+    `on_epoch(epoch, val_top1)` is called after each epoch (the tuner prunes poor trials from it)."""
     rank, world = _start_distributed()
     try:
-        return _fit(data, out, config, seed, device_name, resume, rank, world)
+        return _fit(data, out, config, seed, device_name, resume, on_epoch, rank, world)
     finally:
         if world > 1:
             dist.destroy_process_group()
@@ -79,7 +89,15 @@ def _start_distributed() -> tuple[int, int]:
 
 
 def _fit(
-    data: Path, out: Path, config: TrainConfig, seed: int, device_name: str, resume: bool, rank: int, world: int
+    data: Path,
+    out: Path,
+    config: TrainConfig,
+    seed: int,
+    device_name: str,
+    resume: bool,
+    on_epoch: Callable[[int, float], None] | None,
+    rank: int,
+    world: int,
 ) -> dict:
     device = pick_device(device_name)
     if world > 1 and device.type == "cuda":
@@ -170,6 +188,8 @@ def _fit(
                 if key != "epoch":
                     live.log_metric(key.replace("_", "/", 1), value)
             live.next_step()
+        if on_epoch:
+            on_epoch(epoch, val_top1)
         if config.early_stopping and epoch - best_epoch >= config.early_stopping:
             break
 

@@ -1,0 +1,213 @@
+"""Search a variant's training hyperparameters with Optuna, scoring every trial on the validation split.
+
+    python -m trainer.tune --data data/variants/smote --out models/tune/smote --trials 20 [--profile cpu-smoke]
+
+Each trial trains the profile's recipe (trainer.fit) with these drawn by Optuna's TPE sampler:
+
+| param | range |
+| --- | --- |
+| optimizer | sgd, adam |
+| lr | 1e-3..1e-1 for sgd, 1e-4..1e-2 for adam (log scale) |
+| dropout | 0..0.6 |
+| batch_size | 32, 64, 128 |
+| augment_strength | 0..1.5 times the recipe's zoom, shift, rotation and erasing |
+
+A trial's score is its best epoch's validation top-1; the test split is never looked at while choosing (the
+best trial's test scores are reported once, at the end). A trial whose validation top-1 after an epoch is
+below the median of earlier trials at that epoch is pruned (Optuna's MedianPruner). The study lives in
+OUT/study.db (SQLite): running the command again resumes it until it has `--trials` finished trials.
+OUT/best.json sums up the best trial, with the `train:` overrides to paste into params.yaml; its model is in
+OUT/trial-NNNN/ (other trials' folders are removed unless `--keep-all`).
+"""
+
+import argparse
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+from rich.console import Console
+from rich.table import Table
+
+from ferdata.card import write_json
+from ferdata.errors import FerdataError
+from ferdata.params import Params, load_params
+from ferdata.store import load_dataset
+from trainer.config import PROFILES, TrainConfig
+from trainer.fit import fit, recipe
+
+HEARTBEAT_S = 30  # a trial whose process died is marked failed once its heartbeat is this many seconds x 2 old
+
+
+def suggest(trial: optuna.Trial, base: TrainConfig) -> dict:
+    """The trial's hyperparameters as TrainConfig overrides."""
+    optimizer = trial.suggest_categorical("optimizer", ["sgd", "adam"])
+    low, high = (1e-3, 1e-1) if optimizer == "sgd" else (1e-4, 1e-2)
+    strength = trial.suggest_float("augment_strength", 0.0, 1.5)
+    return {
+        "optimizer": optimizer,
+        "lr": trial.suggest_float(f"lr_{optimizer}", low, high, log=True),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.6),
+        "batch_size": trial.suggest_categorical("batch_size", [32, 64, 128]),
+        "augment": base.augment.scaled(strength).model_dump(),
+    }
+
+
+def open_study(out: Path, name: str, seed: int, prune: bool) -> optuna.Study:
+    out.mkdir(parents=True, exist_ok=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeats: stable in use
+    storage = optuna.storages.RDBStorage(
+        f"sqlite:///{out / 'study.db'}", heartbeat_interval=HEARTBEAT_S, grace_period=2 * HEARTBEAT_S
+    )
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1) if prune else optuna.pruners.NopPruner()
+    study = optuna.create_study(
+        storage=storage, study_name=name, direction="maximize", pruner=pruner, load_if_exists=True
+    )
+    # Seeded by the trials already run, so a resumed study does not redraw its first trials' params.
+    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials), n_startup_trials=5)
+    return study
+
+
+def tune(
+    data: Path,
+    out: Path,
+    base: TrainConfig,
+    trials: int,
+    seed: int,
+    study_name: str | None = None,
+    prune: bool = True,
+    keep_all: bool = False,
+    device_name: str = "auto",
+    timeout: float | None = None,
+) -> dict:
+    """Run the study until it has `trials` finished (complete or pruned) trials; returns best.json's content."""
+    load_dataset(data)  # a missing or broken dataset fails here, not as a failed trial in the study
+    study = open_study(out, study_name or data.name, seed, prune)
+
+    def objective(trial: optuna.Trial) -> float:
+        config = TrainConfig.model_validate(base.model_dump() | suggest(trial, base))
+        trial_dir = _trial_dir(out, trial.number)
+        trial.set_user_attr("train", _changed(base, config))
+
+        def report(epoch: int, val_top1: float) -> None:
+            trial.report(val_top1, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"val top-1 {val_top1:.3f} after epoch {epoch + 1}")
+
+        metrics = fit(data, trial_dir, config, seed, device_name, on_epoch=report)
+        trial.set_user_attr("test_top1", metrics["test"]["top1"])
+        return metrics["val"]["top1"]
+
+    def tidy(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        shown = f"val top-1 {trial.value:.4f}" if trial.value is not None else "no score"
+        print(f"trial {trial.number} {trial.state.name.lower()}: {shown} {trial.params}", flush=True)
+        if not keep_all:
+            best = _best(study)
+            for old in out.glob("trial-*"):
+                if best is None or old != _trial_dir(out, best.number):
+                    shutil.rmtree(old)
+
+    remaining = trials - len(_finished(study))
+    if remaining > 0:
+        study.optimize(objective, n_trials=remaining, timeout=timeout, callbacks=[tidy])
+    best = _best(study)
+    if best is None:
+        raise FerdataError(f"{out / 'study.db'}: no trial has finished yet")
+    summary = {
+        "study": study.study_name,
+        "storage": str(out / "study.db"),
+        "data": str(data),
+        "trials": {state.name.lower(): sum(t.state == state for t in study.trials) for state in TrialState},
+        "best": {
+            "trial": best.number,
+            "val_top1": best.value,
+            "test_top1": best.user_attrs.get("test_top1"),
+            "params": best.params,
+            "checkpoint": str(_trial_dir(out, best.number) / "best.pt"),
+            "train": best.user_attrs["train"],
+        },
+    }
+    write_json(out / "best.json", summary)
+    return summary
+
+
+def _changed(base: TrainConfig, config: TrainConfig) -> dict:
+    """The fields of `config` that differ from `base`: what to put under params.yaml's `train:`."""
+    before = base.model_dump()
+    return {key: value for key, value in config.model_dump().items() if value != before[key]}
+
+
+def _trial_dir(out: Path, number: int) -> Path:
+    return out / f"trial-{number:04d}"
+
+
+def _finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+
+
+def _best(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return max(complete, key=lambda t: (t.value, -t.number)) if complete else None
+
+
+def show(summary: dict) -> None:
+    console = Console()
+    counts = ", ".join(f"{n} {state}" for state, n in summary["trials"].items() if n)
+    table = Table(title=f"study {summary['study']} ({counts})")
+    for column in ("", "value"):
+        table.add_column(column)
+    best = summary["best"]
+    table.add_row("best trial", str(best["trial"]))
+    table.add_row("val top-1 (chosen by)", f"{best['val_top1']:.4f}")
+    if best["test_top1"] is not None:
+        table.add_row("test top-1 (reported once)", f"{best['test_top1']:.4f}")
+    for name, value in best["params"].items():
+        table.add_row(name, f"{value:.4g}" if isinstance(value, float) else str(value))
+    table.add_row("checkpoint", best["checkpoint"])
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m trainer.tune", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="a ferdata dataset or variant directory")
+    parser.add_argument("--out", type=Path, required=True, help="folder for study.db, best.json and the best model")
+    parser.add_argument("--trials", type=int, default=20, help="finished trials the study should have [20]")
+    parser.add_argument("--profile", choices=sorted(PROFILES), help="recipe [default: params.yaml profile]")
+    parser.add_argument("--epochs", type=int, help="override the profile's epochs per trial")
+    parser.add_argument("--study", help="study name inside study.db [default: the data folder's name]")
+    parser.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    parser.add_argument("--no-prune", action="store_true", help="train every trial to the end")
+    parser.add_argument("--keep-all", action="store_true", help="keep every trial's folder, not only the best")
+    parser.add_argument("--seed", type=int, help="[default: params.yaml seed]")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    args = parser.parse_args(argv)
+    try:
+        params = load_params(Path("params.yaml")) if Path("params.yaml").exists() else Params()
+        base = recipe(args.profile or params.profile, params.train)
+        if args.epochs:
+            base = base.model_copy(update={"epochs": args.epochs})
+        seed = params.seed if args.seed is None else args.seed
+        summary = tune(
+            args.data,
+            args.out,
+            base,
+            args.trials,
+            seed,
+            args.study,
+            not args.no_prune,
+            args.keep_all,
+            args.device,
+            args.timeout,
+        )
+    except FerdataError as exc:
+        print(f"trainer: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    show(summary)
+    print(f"wrote {args.out / 'best.json'}")
+
+
+if __name__ == "__main__":
+    main()
