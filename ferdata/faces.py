@@ -27,11 +27,14 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
 
 @dataclass
 class FaceDetector:
-    """OpenCV's frontal-face Haar cascade with its usual settings; `min_side` is the smallest face in pixels."""
+    """OpenCV's frontal-face Haar cascade with its usual settings; `min_side` is the smallest face in pixels.
+    `max_side`: frames whose longer side is larger are shrunk to it for detection (boxes are scaled back),
+    which is several times faster on video but misses faces under `min_side` in the shrunk frame."""
 
     scale_factor: float = 1.1
     min_neighbors: int = 5
     min_side: int = 24
+    max_side: int | None = None
     _cascade: cv2.CascadeClassifier = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -42,13 +45,16 @@ class FaceDetector:
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
         """Face boxes (K, 4) int as x, y, width, height, in reading order (top to bottom, left to right)."""
+        scale = min(1.0, self.max_side / max(gray.shape)) if self.max_side else 1.0
+        if scale < 1:
+            gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         found = self._cascade.detectMultiScale(
             cv2.equalizeHist(gray),
             scaleFactor=self.scale_factor,
             minNeighbors=self.min_neighbors,
             minSize=(self.min_side, self.min_side),
         )
-        boxes = np.asarray(found, dtype=np.int64).reshape(-1, 4)
+        boxes = np.rint(np.asarray(found, dtype=np.float64).reshape(-1, 4) / scale).astype(np.int64)
         line = max(int(np.median(boxes[:, 3])), 1) if len(boxes) else 1  # faces on one line: left to right
         rows = (boxes[:, 1] + boxes[:, 3] // 2) // line
         return boxes[np.lexsort((boxes[:, 0], rows))]

@@ -45,6 +45,8 @@ def test_the_cascade_finds_the_drawn_faces_in_reading_order():
     for box, true_box in zip(found, truth, strict=True):
         assert iou(box, true_box) > 0.5
     assert FaceDetector().detect(np.full((200, 300), 128, np.uint8)).shape == (0, 4)
+    shrunk = FaceDetector(max_side=320).detect(to_gray(rgb))  # found at 56% size, boxes in the photo's pixels
+    assert [iou(box, true_box) > 0.5 for box, true_box in zip(shrunk, truth, strict=True)] == [True] * 3
 
 
 def test_crops_are_grown_and_padded_by_the_edge_and_48x48_faces_kept_as_they_are(faces):
