@@ -34,7 +34,7 @@ browser:
 test: setup browser
 	ruff check .
 	ruff format --check .
-	python -m pytest
+	python -m pytest -n auto
 
 bench: setup
 	python benchmarks/ingest.py
