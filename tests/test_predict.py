@@ -66,6 +66,11 @@ def test_no_detect_scores_a_face_photo_exactly_as_evaluation_does(ingested, chec
     assert [len(faces) for faces in got] == [1] * 20
     assert [faces[0].box for faces in got] == [(0, 0, 48, 48)] * 20
     np.testing.assert_allclose(np.stack([faces[0].probabilities for faces in got]), expected, rtol=1e-5, atol=1e-6)
+    ten = FacePredictor(checkpoint, None, "cpu", ten_crop=True)
+    averaged = softmax(logits_of(ten.model, torch.as_tensor(test.images[:20]), ten.config).numpy())
+    got = ten.predict([np.repeat(image[:, :, None], 3, axis=2) for image in test.images[:20]])
+    np.testing.assert_allclose(np.stack([faces[0].probabilities for faces in got]), averaged, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(averaged, expected)  # ten crops are not the centre crop
 
 
 def test_predict_a_folder_of_photos_and_a_video(checkpoint, tmp_path):

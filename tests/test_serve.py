@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from conftest import run_cli
 from ferdata.faces import FaceDetector
 from ferdata.synth import synthesize_scene
 from test_predict import SCENE_LABELS
@@ -126,3 +127,9 @@ def test_the_page_in_headless_chromium(server, tmp_path):
         page.click("#camera-stop")
         expect(page.locator("#camera-start")).to_be_enabled()
         browser.close()
+
+
+def test_serve_refuses_a_missing_model_before_listening(tmp_path):
+    result = run_cli("serve", "--model", tmp_path / "nowhere.pt", "--port", str(free_port()))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"ferdata: error: {tmp_path / 'nowhere.pt'}: no such checkpoint"

@@ -13,7 +13,7 @@ import numpy as np
 
 from ferdata.errors import FerdataError
 from ferdata.labels import label_of_name
-from ferdata.sources.images import decode_many
+from ferdata.sources.images import decode_or_fail
 
 SPLIT_FOLDERS: dict[str, str] = {
     "train": "train",
@@ -46,12 +46,7 @@ def is_folder_layout(path: Path) -> bool:
 def read_fer2013_folders(root: Path, skip_bad: bool = False) -> FolderRows:
     """Read every image under `root`; any bad file raises a one-line error naming it, unless `skip_bad`."""
     files, labels, roles = _list_images(root)
-    decoded, failures = decode_many(files)
-    good = np.ones(len(files), dtype=bool)
-    good[list(failures)] = False
-    if failures and not skip_bad:
-        first = min(failures)
-        raise FerdataError(f"{files[first]}: {failures[first]}")
+    decoded, good = decode_or_fail(files, None, skip_bad, lambda i: str(files[i]))
     relative = np.array([f.relative_to(root).as_posix() for f in files], dtype=str)
     names = [f.name for f in files]
     usage = np.array([m.group(1) if (m := _USAGE_PREFIX.match(n)) else "" for n in names], dtype=str)

@@ -9,7 +9,7 @@ import contextlib
 import os
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
@@ -19,6 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from rich.console import Console
 from rich.progress import Progress
 
+from ferdata.errors import FerdataError
 from ferdata.store import IMAGE_SIDE
 
 # Far above any face photo, far below what would exhaust memory: refused before decoding.
@@ -112,3 +113,20 @@ def decode_many(
                 else:
                     images[index] = result
     return images, failures
+
+
+def decode_or_fail(
+    paths: Sequence[Path],
+    boxes: Sequence[Box | None] | None,
+    skip_bad: bool,
+    name: Callable[[int], str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """`decode_many`, then the first unreadable image (as `name(position)` calls it) is an error unless
+    `skip_bad`; returns the images and the mask of those that were read."""
+    decoded, failures = decode_many(paths, boxes)
+    if failures and not skip_bad:
+        first = min(failures)
+        raise FerdataError(f"{name(first)}: {failures[first]}")
+    good = np.ones(len(paths), dtype=bool)
+    good[list(failures)] = False
+    return decoded, good

@@ -9,7 +9,7 @@ import numpy as np
 from ferdata.card import files_sha256
 from ferdata.errors import FerdataError
 from ferdata.sources.fer2013 import SourceRows
-from ferdata.sources.images import Box, decode_many
+from ferdata.sources.images import Box, decode_or_fail
 
 
 @dataclass(frozen=True)
@@ -41,16 +41,12 @@ def rows_from_entries(
     """Decode every entry's image (under `images`), crop its box, and return the rows; a bad image stops
     with its file and label line, or is skipped and counted with `skip_bad`."""
     paths = [inside(images, entry.relative, entry.where) for entry in entries]
-    decoded, failures = decode_many(paths, [entry.box for entry in entries])
-    if failures and not skip_bad:
-        first = min(failures)
-        raise FerdataError(f"{paths[first]} ({entries[first].where}): {failures[first]}")
-    good = np.ones(len(entries), bool)
-    good[list(failures)] = False
+    boxes = [entry.box for entry in entries]
+    decoded, good = decode_or_fail(paths, boxes, skip_bad, lambda i: f"{paths[i]} ({entries[i].where})")
     kept = [entry for entry, ok in zip(entries, good, strict=True) if ok]
     skipped = dict(notes.get("skipped", {}))
-    if failures:
-        skipped["unreadable_image"] = len(failures)
+    if not good.all():
+        skipped["unreadable_image"] = int((~good).sum())
     relative = [entry.relative for entry in kept]
     groups = np.array([entry.group for entry in kept], dtype=str)
     return SourceRows(

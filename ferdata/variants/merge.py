@@ -31,7 +31,7 @@ class Merge(Step):
             if self.params.per_class is not None and len(rows) > self.params.per_class:
                 rows = np.sort(rng.choice(rows, self.params.per_class, replace=False))
             picked.append(rows)
-        added = other.take(np.concatenate(picked)) if picked else other.take(np.zeros(0, int))
+        added = other.take(np.concatenate(picked))
         clash = np.isin(added.ids, train.ids)
         if clash.any():
             raise FerdataError(f"merge: {self.params.data} shares ids with this dataset (e.g. {added.ids[clash][0]})")
