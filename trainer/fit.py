@@ -52,6 +52,15 @@ def recipe(profile: str, overrides: dict) -> TrainConfig:
         raise FerdataError(f"params.yaml: train.{describe(exc)}") from None
 
 
+def recipe_and_seed(profile: str | None, epochs: int | None, seed: int | None) -> tuple[TrainConfig, int]:
+    """A command line's recipe and seed: ./params.yaml's (when there is one) under the options given."""
+    params = load_params(Path("params.yaml")) if Path("params.yaml").exists() else Params()
+    config = recipe(profile or params.profile, params.train)
+    if epochs:
+        config = config.model_copy(update={"epochs": epochs})
+    return config, params.seed if seed is None else seed
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -343,11 +352,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     args = parser.parse_args(argv)
     try:
-        params = load_params(Path("params.yaml")) if Path("params.yaml").exists() else Params()
-        config = recipe(args.profile or params.profile, params.train)
-        if args.epochs:
-            config = config.model_copy(update={"epochs": args.epochs})
-        seed = args.seed if args.seed is not None else params.seed
+        config, seed = recipe_and_seed(args.profile, args.epochs, args.seed)
         metrics = fit(args.data, args.out, config, seed, args.device, args.resume)
     except FerdataError as exc:
         print(f"trainer: error: {exc}", file=sys.stderr)

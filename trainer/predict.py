@@ -99,6 +99,8 @@ def predict_video(predictor: FacePredictor, path: Path, staging: Path, name: str
                 writer = cv2.VideoWriter(
                     str(staging / annotated), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height)
                 )
+                if not writer.isOpened():
+                    raise FerdataError(f"{path}: OpenCV cannot write an MP4 video of {width}x{height} at {fps:g} fps")
             for frame, faces in zip(batch, predictor.predict(batch), strict=True):
                 writer.write(cv2.cvtColor(annotate(frame, faces), cv2.COLOR_RGB2BGR))
                 index = len(frames)

@@ -33,10 +33,9 @@ from rich.table import Table
 
 from ferdata.card import write_json
 from ferdata.errors import FerdataError
-from ferdata.params import Params, load_params
 from ferdata.store import load_dataset
 from trainer.config import PROFILES, TrainConfig
-from trainer.fit import fit, recipe
+from trainer.fit import fit, recipe_and_seed
 
 HEARTBEAT_S = 30  # a trial whose process died is marked failed once its heartbeat is this many seconds x 2 old
 
@@ -185,11 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     args = parser.parse_args(argv)
     try:
-        params = load_params(Path("params.yaml")) if Path("params.yaml").exists() else Params()
-        base = recipe(args.profile or params.profile, params.train)
-        if args.epochs:
-            base = base.model_copy(update={"epochs": args.epochs})
-        seed = params.seed if args.seed is None else args.seed
+        base, seed = recipe_and_seed(args.profile, args.epochs, args.seed)
         summary = tune(
             args.data,
             args.out,
