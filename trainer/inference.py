@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ferdata.faces import FaceDetector, crop_faces, to_gray, whole_image_box
+from ferdata.faces import MARGIN, FaceDetector, crop_faces, to_gray, whole_image_box
 from ferdata.labels import CLASS_NAMES
 from trainer.evaluate import load_checkpoint
 from trainer.fit import logits_of, pick_device
@@ -68,12 +68,11 @@ class FacePredictor:
 
     def _predict(self, frames: Sequence[np.ndarray], detector: FaceDetector | None) -> list[list[FacePrediction]]:
         grays = [to_gray(frame) for frame in frames]
-        if detector is None:
-            boxes = [whole_image_box(gray) for gray in grays]
-            crops = [crop_faces(gray, box, margin=0.0) for gray, box in zip(grays, boxes, strict=True)]
+        if detector is None:  # the photo is the face crop: no margin to add
+            boxes, margin = [whole_image_box(gray) for gray in grays], 0.0
         else:
-            boxes = [detector.detect(gray) for gray in grays]
-            crops = [crop_faces(gray, box) for gray, box in zip(grays, boxes, strict=True)]
+            boxes, margin = [detector.detect(gray) for gray in grays], MARGIN
+        crops = [crop_faces(gray, box, margin) for gray, box in zip(grays, boxes, strict=True)]
         probabilities = self.probabilities(np.concatenate(crops)) if crops else np.zeros((0, len(CLASS_NAMES)))
         ends = np.cumsum([len(b) for b in boxes])
         return [

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from ferdata.sources.images import Unreadable, read_rgb
+from ferdata.sources.images import NotAnImage, Unreadable, read_rgb
 from trainer.inference import FacePredictor
 
 MAX_UPLOAD_MB = 10.0
@@ -46,9 +46,10 @@ def create_app(predictor: FacePredictor, max_upload_mb: float = MAX_UPLOAD_MB) -
             return JSONResponse({"error": f"{name} is empty: choose a photo ({IMAGE_KINDS})"}, 400)
         try:
             rgb = read_rgb(io.BytesIO(body))
+        except NotAnImage:
+            return JSONResponse({"error": f"{name}: not an image ({IMAGE_KINDS} expected)"}, 415)
         except Unreadable as exc:
-            reason = f"not an image ({IMAGE_KINDS} expected)" if str(exc).startswith("not a readable") else str(exc)
-            return JSONResponse({"error": f"{name}: {reason}"}, 415)
+            return JSONResponse({"error": f"{name}: {exc}"}, 415)
         faces = (await run_in_threadpool(predictor.predict, [rgb], detect))[0]
         return JSONResponse({"width": rgb.shape[1], "height": rgb.shape[0], "faces": [f.as_json() for f in faces]})
 

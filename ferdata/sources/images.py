@@ -35,6 +35,10 @@ class Unreadable(Exception):
     """An image that cannot be read; the message is the one-line reason."""
 
 
+class NotAnImage(Unreadable):
+    """Bytes that no image format Pillow knows can open (a text file, say), as opposed to a damaged image."""
+
+
 @contextlib.contextmanager
 def opened(file: Path | BinaryIO) -> Iterator[Image.Image]:
     """The image in `file`, checked against `MAX_IMAGE_PIXELS`; any failure to read it, while opening or
@@ -52,7 +56,7 @@ def opened(file: Path | BinaryIO) -> Iterator[Image.Image]:
     except FileNotFoundError:
         raise Unreadable("no such image file") from None
     except UnidentifiedImageError as exc:
-        raise Unreadable(f"not a readable image ({exc})") from None
+        raise NotAnImage(f"not a readable image ({exc})") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise Unreadable(f"corrupt or truncated image ({exc})") from None
 
