@@ -12,23 +12,32 @@ from pathlib import Path
 
 import numpy as np
 
-from ferdata.atomic import atomic_dir, atomic_file
 from ferdata.audit import rows_also_in
 from ferdata.card import file_sha256, library_versions, write_json
-from ferdata.errors import FerdataError
+from ferdata.errors import FerdataError, first_line
 from ferdata.labels import CLASS_NAMES
+from ferdata.outputs import atomic_dir, atomic_file, claim
 from ferdata.params import BuildParams
 from ferdata.plots import class_counts_chart, sample_grid
 from ferdata.store import ORIGIN_SEP, SPLITS, Split, load_dataset, save_split
 from ferdata.variants.base import Step
 from ferdata.variants.registry import variant_steps
 
+KIND = "variant"
 
-def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed: int) -> tuple[dict, dict]:
+
+def build_variant(
+    variant: str, data: Path, out: Path, params: BuildParams, seed: int, force: bool = False
+) -> tuple[dict, dict]:
     """Write the variant to `out`; return its card and the seconds each step took."""
     steps = variant_steps(variant, params)
+    spec = params.variants[variant]
     dataset = load_dataset(data)  # validates all three splits before anything runs
-    train, history, timings, extras = run_steps(dataset["train"], steps, seed)
+    claim(out, KIND, [data, Path(spec.merge.data) if "merge" in spec.steps and spec.merge.data else None], force)
+    try:
+        train, history, timings, extras = run_steps(dataset["train"], steps, seed)
+    except ValueError as exc:  # imbalanced-learn's word on data it cannot resample (one class, too few rows)
+        raise FerdataError(f"{data / 'train.npz'}: variant {variant}: {first_line(exc)}") from None
     _check_no_leak(train.origin, train.ids, dataset)
     train, extras = _drop_brought_in_duplicates(train, dataset, extras)
     warnings = _class_loss_warnings(variant, steps, history, params.warn_class_loss)
@@ -54,7 +63,7 @@ def build_variant(variant: str, data: Path, out: Path, params: BuildParams, seed
         "class_names": list(CLASS_NAMES),
         "versions": library_versions(),
     }
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, KIND) as tmp:
         save_split(train, tmp / "train.npz")
         for name in ("val", "test"):
             shutil.copyfile(data / f"{name}.npz", tmp / f"{name}.npz")

@@ -7,7 +7,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ferdata import __version__
-from ferdata.atomic import atomic_file
+from ferdata.outputs import atomic_file
 
 _LIBRARIES = ("numpy", "pandas", "pyarrow", "pillow", "scikit-learn", "imbalanced-learn", "albumentations")
 

@@ -1,7 +1,6 @@
 """The `ferdata` command line: parses arguments, calls the library, prints results. No logic lives here."""
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,9 +12,10 @@ from rich.table import Table
 
 from ferdata.audit import audit_dataset
 from ferdata.card import write_json
-from ferdata.errors import FerdataError
+from ferdata.errors import FerdataError, exit_on_error
 from ferdata.info import class_count_table
 from ferdata.labels import CLASS_NAMES
+from ferdata.outputs import claim_file
 from ferdata.params import Params, describe, load_params
 from ferdata.sources.fer2013_csv import write_fer2013_csv
 from ferdata.store import load_dataset
@@ -33,6 +33,9 @@ ParamsOption = Annotated[
     Path | None, typer.Option("--params", help="params.yaml to take defaults from [default: ./params.yaml if present]")
 ]
 SeedOption = Annotated[int | None, typer.Option(help="random seed [default: params.yaml seed]")]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="replace an existing output that ferdata wrote, even of another kind")
+]
 
 
 def _params(path: Path | None) -> Params:
@@ -57,10 +60,12 @@ def synth(
     rows: Annotated[int | None, typer.Option(help="rows to draw [default: params synth.rows]")] = None,
     seed: SeedOption = None,
     params: ParamsOption = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing file at OUT")] = False,
 ) -> None:
     """Write the embedded default: synthetic 48x48 faces as a FER2013 CSV."""
     p = _params(params)
     n_rows = _override(p.synth, rows=rows).rows
+    claim_file(out, force=force)
     images, labels, usage = synthesize(n_rows, p.seed if seed is None else seed)
     write_fer2013_csv(out, images, labels, usage)
     console.print(f"wrote {n_rows} synthetic faces to {out}")
@@ -93,6 +98,7 @@ def ingest(
     ] = None,
     seed: SeedOption = None,
     params: ParamsOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Read a source and write train/val/test.npz and card.json, split first, atomically."""
     from ferdata.ingest import ingest as ingest_dataset  # scikit-learn: imported only by the commands using it
@@ -108,7 +114,7 @@ def ingest(
         format=source,
         min_face_confidence=min_face_confidence,
     )
-    card = ingest_dataset(path, out, section, p.seed if seed is None else seed, ferplus)
+    card = ingest_dataset(path, out, section, p.seed if seed is None else seed, ferplus, force)
     counts = ", ".join(f"{name} {sum(c)}" for name, c in card["counts"].items())
     console.print(f"wrote {out}: {counts}")
     for reason, count in card.get("skipped", {}).items():
@@ -125,6 +131,7 @@ def build(
     list_variants: Annotated[bool, typer.Option("--list", help="list the variants and exit")] = False,
     seed: SeedOption = None,
     params: ParamsOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Build a balanced/augmented variant of the training split (val/test copied unchanged)."""
     # Imported here: torch, imbalanced-learn and albumentations would slow every other command's start.
@@ -141,7 +148,7 @@ def build(
         raise FerdataError("give --variant NAME (or --list to see them)")
     target = out or Path(p.build.out) / variant
     card, seconds = build_variant(
-        variant, data or Path(p.build.data), target, p.build, p.seed if seed is None else seed
+        variant, data or Path(p.build.data), target, p.build, p.seed if seed is None else seed, force
     )
     steps = ", ".join(f"{step} {t:.1f} s" for step, t in seconds.items())
     console.print(f"wrote {target}: train {sum(card['counts_before'])} -> {sum(card['counts_after'])} rows ({steps})")
@@ -154,10 +161,14 @@ def audit(
     directory: Annotated[Path, typer.Argument(help="ferdata dataset directory")],
     out: Annotated[Path | None, typer.Option(help="report to write [default: DIRECTORY/audit.json]")] = None,
     params: ParamsOption = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing file at OUT")] = False,
 ) -> None:
     """Find exact and near duplicates within and across splits, conflicting labels, blank images."""
-    report = audit_dataset(load_dataset(directory), _params(params).audit)
-    write_json(out or directory / "audit.json", report)
+    target = out or directory / "audit.json"
+    dataset = load_dataset(directory)
+    claim_file(target, [directory / f"{name}.npz" for name in dataset], force)
+    report = audit_dataset(dataset, _params(params).audit)
+    write_json(target, report)
     table = Table(title=f"audit of {directory}")
     table.add_column("finding")
     table.add_column("count", justify="right")
@@ -215,6 +226,7 @@ def predict(
     detect_size: DetectSizeOption = None,
     ten_crop: TenCropOption = None,
     device: DeviceOption = "auto",
+    force: ForceOption = False,
 ) -> None:
     """Find the faces in photos or videos and predict their expressions: a table, JSON, annotated copies."""
     # Imported here: torch and OpenCV would slow every other command's start.
@@ -241,7 +253,7 @@ def predict(
             top3 = ", ".join(f"{t['label']} {t['probability']:.0%}" for t in face["top3"])
             table.add_row(entry["file"], str(i), f"{box['x']}, {box['y']}, {box['width']}, {box['height']}", top3)
 
-    predict_files(predictor, target, out, show)
+    predict_files(predictor, target, out, show, force)
     console.print(table)
     console.print(f"wrote {out / 'predictions.json'} and the annotated copies")
 
@@ -271,8 +283,5 @@ def serve(
 
 
 def main() -> None:
-    try:
+    with exit_on_error("ferdata"):
         app()
-    except FerdataError as exc:
-        print(f"ferdata: error: {exc}", file=sys.stderr)
-        sys.exit(1)

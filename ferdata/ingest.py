@@ -5,20 +5,28 @@ from pathlib import Path
 
 import numpy as np
 
-from ferdata.atomic import atomic_dir
 from ferdata.audit import rows_also_in
 from ferdata.card import library_versions, write_json
 from ferdata.errors import FerdataError
 from ferdata.labels import CLASS_NAMES
+from ferdata.outputs import atomic_dir, claim
 from ferdata.params import IngestParams
 from ferdata.sources.fer2013 import SourceRows
 from ferdata.sources.registry import read_source
 from ferdata.splits import carve
 from ferdata.store import SPLITS, Split, save_split
 
+KIND = "dataset"
 
-def ingest(path: Path, out: Path, params: IngestParams, seed: int, ferplus: Path | None = None) -> dict:
+
+def ingest(
+    path: Path, out: Path, params: IngestParams, seed: int, ferplus: Path | None = None, force: bool = False
+) -> dict:
     """Read `path`, split it and write `out/{train,val,test}.npz` and `out/card.json`; returns the card."""
+    for source in (path, ferplus):
+        if source is not None and not source.exists():
+            raise FerdataError(f"{source}: no such file or directory")
+    claim(out, KIND, [path, ferplus], force)
     dataset, rows = read_source(path, params, ferplus)
     splits, role_sources = assign_splits(rows, params, seed)
     dedupe = None
@@ -39,7 +47,7 @@ def ingest(path: Path, out: Path, params: IngestParams, seed: int, ferplus: Path
         "counts": {name: split.class_counts() for name, split in splits.items()},
         "versions": library_versions(),
     }
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, KIND) as tmp:
         for name, split in splits.items():
             save_split(split, tmp / f"{name}.npz")
         write_json(tmp / "card.json", card)
@@ -57,7 +65,10 @@ def assign_splits(rows: SourceRows, params: IngestParams, seed: int) -> tuple[di
             continue
         train = np.flatnonzero(roles == "train")
         groups = rows.groups[train] if rows.groups is not None else None
-        moved = train[carve(rows.labels[train], fraction, seed, role, groups)]
+        try:
+            moved = train[carve(rows.labels[train], fraction, seed, role, groups)]
+        except FerdataError as exc:
+            raise FerdataError(f"{rows.source['path']}: {exc}") from None
         roles[moved] = role
         by = " by photo" if groups is not None else ""
         why[moved] = f"stratified {fraction:g} of train{by}, seed {seed}"

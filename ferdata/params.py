@@ -1,13 +1,23 @@
 """params.yaml: one section per stage, validated on load (unknown keys and bad values are errors)."""
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ferdata.errors import FerdataError
+from ferdata.errors import FerdataError, first_line
 from ferdata.variants import STEP_SECTIONS
+
+# Names that become folder names (variants): no separators, no "..", no hidden names.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]*")
+
+
+def check_name(name: str, what: str) -> str:
+    if not _PLAIN_NAME.fullmatch(name):
+        raise ValueError(f"{what} name {name!r} is not a plain name (letters, digits, _, - and +)")
+    return name
 
 
 class _Section(BaseModel):
@@ -164,6 +174,8 @@ class BuildParams(_Section):
 
     @model_validator(mode="after")
     def _pipeline_variants_exist(self) -> "BuildParams":
+        for name in self.variants:
+            check_name(name, "variant")
         unknown = [v for v in self.pipeline if v not in self.variants]
         if unknown:
             raise ValueError(f"pipeline: unknown variant {unknown[0]!r} (known: {', '.join(self.variants)})")
@@ -212,9 +224,11 @@ class Params(_Section):
 def load_params(path: Path) -> Params:
     """Read and validate params.yaml; the first problem is reported as `file: key.path: message`."""
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise FerdataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except (OSError, yaml.YAMLError) as exc:
-        raise FerdataError(f"{path}: not readable YAML ({str(exc).splitlines()[0]})") from None
+        raise FerdataError(f"{path}: not readable YAML ({first_line(exc)})") from None
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:

@@ -8,8 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ferdata.atomic import atomic_file
 from ferdata.labels import CLASS_NAMES
+from ferdata.outputs import atomic_file
 from ferdata.store import Split
 
 _METADATA = {"Software": None}  # no version string in the file: bytes depend on the data only

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
-from ferdata.errors import FerdataError
+from ferdata.errors import FerdataError, first_line
 
 
 def carve(labels: np.ndarray, fraction: float, seed: int, what: str, groups: np.ndarray | None = None) -> np.ndarray:
@@ -18,7 +18,7 @@ def carve(labels: np.ndarray, fraction: float, seed: int, what: str, groups: np.
     try:
         _, moved = train_test_split(np.arange(len(labels)), test_size=fraction, stratify=labels, random_state=seed)
     except ValueError as exc:
-        raise FerdataError(f"cannot carve a stratified {what} split of {len(labels)} rows: {exc}") from None
+        raise FerdataError(f"cannot carve a stratified {what} split of {len(labels)} rows: {first_line(exc)}") from None
     mask = np.zeros(len(labels), bool)
     mask[moved] = True
     return mask
@@ -32,7 +32,9 @@ def _carve_groups(labels: np.ndarray, fraction: float, seed: int, what: str, gro
     try:
         _, moved = next(splitter.split(np.zeros(len(labels)), labels, groups))
     except ValueError as exc:
-        raise FerdataError(f"cannot carve a stratified {what} split of {len(labels)} rows by group: {exc}") from None
+        raise FerdataError(
+            f"cannot carve a stratified {what} split of {len(labels)} rows by group: {first_line(exc)}"
+        ) from None
     mask = np.zeros(len(labels), bool)
     mask[moved] = True
     return mask

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ferdata.atomic import atomic_file
 from ferdata.errors import FerdataError
 from ferdata.labels import NUM_CLASSES
+from ferdata.outputs import atomic_file
 
 IMAGE_SIDE = 48
 SPLITS: tuple[str, ...] = ("train", "val", "test")

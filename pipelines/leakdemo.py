@@ -9,9 +9,9 @@ import json
 import sys
 from pathlib import Path
 
-from ferdata.atomic import atomic_dir
 from ferdata.card import write_json
 from ferdata.leakdemo import leak_report, leaky_dataset
+from ferdata.outputs import atomic_dir, claim, open_output_dir
 from ferdata.params import load_params
 from ferdata.store import load_dataset, save_split
 from ferdata.variants.registry import variant_steps
@@ -22,18 +22,22 @@ from trainer.fit import fit, recipe
 def main(dataset: str, honest_data: str, honest_model: str, out: str, report: str) -> None:
     params = load_params(Path("params.yaml"))
     out_dir = Path(out)
+    claim(out_dir, "leakdemo")
     if not params.leakdemo_enabled():
-        with atomic_dir(out_dir) as tmp:
+        with atomic_dir(out_dir, "leakdemo") as tmp:
             (tmp / "DISABLED").write_text(f"leakdemo.enabled is {params.leakdemo.enabled} (profile {params.profile})\n")
         write_json(Path(report), {"enabled": False})
         return
     variant = params.leakdemo.variant
     with timed("leakdemo"):
         leaky = leaky_dataset(load_dataset(Path(dataset)), variant_steps(variant, params.build), params.seed)
-        with atomic_dir(out_dir / "data") as tmp:
+        # The leaky dataset and the model trained on it: two outputs side by side in OUT_DIR.
+        open_output_dir(out_dir, "leakdemo")
+        claim(out_dir / "data", "dataset")
+        with atomic_dir(out_dir / "data", "dataset") as tmp:
             for name, split in leaky.items():
                 save_split(split, tmp / f"{name}.npz")
-        metrics = fit(out_dir / "data", out_dir, recipe(params.profile, params.train), params.seed)
+        metrics = fit(out_dir / "data", out_dir / "model", recipe(params.profile, params.train), params.seed)
         honest = json.loads((Path(honest_model) / "metrics.json").read_text())
         comparison = leak_report(variant, honest, metrics, load_dataset(Path(honest_data)), leaky)
         write_json(Path(report), {"enabled": True, **comparison})

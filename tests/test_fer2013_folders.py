@@ -6,6 +6,7 @@ from PIL import Image
 
 from conftest import run_cli, write_folder_layout
 from ferdata.ingest import ingest
+from ferdata.outputs import MARKER, write_marker
 from ferdata.params import IngestParams
 from ferdata.sources.fer2013_folders import read_fer2013_folders
 from ferdata.store import load_dataset
@@ -109,11 +110,12 @@ def test_bad_folders_fail_in_one_line_and_write_nothing(tmp_path, faces, case):
     root = _bad_layout(tmp_path, faces, mutate)
     out = tmp_path / "out"
     out.mkdir()
+    write_marker(out, "dataset")
     (out / "keep.txt").write_text("an older output")
     result = run_cli("ingest", root, "--out", out)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "keep.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fer", "out"]
 
 

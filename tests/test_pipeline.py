@@ -15,7 +15,9 @@ import pytest
 import yaml
 
 from ferdata.errors import FerdataError
+from ferdata.outputs import MARKER
 from trainer.compare import compare, compare_markdown, write_comparison
+from trainer.workdir import WORK
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -53,7 +55,9 @@ def project(tmp_path_factory) -> Path:
         check=True,
     ).stdout
     for name in tracked.split():
-        if name in ("dvc.lock",) or (name.startswith(("reports/", "models/")) and not name.endswith(".gitignore")):
+        if name in ("dvc.lock",) or (
+            name.startswith(("reports/", "models/")) and not name.endswith((".gitignore", MARKER))
+        ):
             continue
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, project / name)
@@ -144,7 +148,7 @@ def test_a_killed_stage_reruns_to_the_same_outputs(project):
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    last = project / "models/ros/last.pt"
+    last = project / "models/ros" / WORK / "last.pt"  # training works beside the outputs until it finishes
     deadline = time.monotonic() + 300
     while repro.poll() is None and time.monotonic() < deadline:
         # dvc removes the stage's outputs before running it; the first checkpoint means training is under way.
@@ -156,9 +160,10 @@ def test_a_killed_stage_reruns_to_the_same_outputs(project):
     for process in [*psutil.Process(repro.pid).children(recursive=True), psutil.Process(repro.pid)]:
         process.kill()
     repro.wait()
-    assert not (project / "models/ros/metrics.json").exists()
+    assert not (project / "models/ros/metrics.json").exists() and last.exists()
     assert dvc(project, "status", "--quiet", check=False).returncode != 0  # dvc sees the stage is incomplete
     # A plain `dvc repro` would restore the outputs from DVC's cache; --force makes the stage train again.
     assert ran(dvc(project, "repro", "--force", "--single-item", "train@ros")) == {"train@ros"}
     assert lock_outs(project, "train@ros") == before
+    assert not (project / "models/ros" / WORK).exists()  # the killed run's work is gone
     assert dvc(project, "status", "--quiet").returncode == 0

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ferdata.atomic import atomic_file
 from ferdata.card import write_json
 from ferdata.errors import FerdataError
 from ferdata.labels import CLASS_NAMES
+from ferdata.outputs import atomic_file
 from ferdata.plots import plt, save_figure
 from trainer.ensemble import ensemble
 

@@ -4,13 +4,12 @@ python -m trainer.ensemble --checkpoints models/ros/best.pt models/smote/best.pt
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from ferdata.card import write_json
-from ferdata.errors import FerdataError
+from ferdata.errors import FerdataError, exit_on_error
 from trainer.evaluate import load_checkpoint, split_logits
 from trainer.fit import pick_device
 from trainer.metrics import scores, softmax
@@ -44,12 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
-    try:
+    with exit_on_error("trainer"):
         metrics = ensemble(args.checkpoints, args.data, args.device)
-    except FerdataError as exc:
-        print(f"trainer: error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    write_json(args.out, metrics)
+        write_json(args.out, metrics)
     print(f"ensemble of {len(args.checkpoints)}: test top-1 {metrics['test']['top1']:.4f} -> {args.out}")
 
 

@@ -5,14 +5,13 @@ python -m trainer.evaluate --checkpoint models/smote/best.pt --data data/variant
 
 import argparse
 import pickle
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ferdata.card import write_json
-from ferdata.errors import FerdataError
+from ferdata.errors import FerdataError, exit_on_error, first_line
 from ferdata.labels import CLASS_NAMES
 from ferdata.store import load_dataset
 from trainer.config import TrainConfig
@@ -29,7 +28,7 @@ def load_checkpoint(path: Path, device: torch.device) -> tuple[torch.nn.Module, 
         state = torch.load(path, map_location=device, weights_only=False)
         config = TrainConfig.model_validate(state["config"])
     except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        raise FerdataError(f"{path}: not a ferdata checkpoint ({str(exc).splitlines()[0]})") from None
+        raise FerdataError(f"{path}: not a ferdata checkpoint ({first_line(exc)})") from None
     names = state.get("class_names")
     if names != list(CLASS_NAMES):
         given = f"{len(names)} classes ({', '.join(map(str, names))})" if isinstance(names, list) else "unnamed classes"
@@ -40,7 +39,7 @@ def load_checkpoint(path: Path, device: torch.device) -> tuple[torch.nn.Module, 
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
-        raise FerdataError(f"{path}: weights do not fit a {config.model} ({str(exc).splitlines()[0]})") from None
+        raise FerdataError(f"{path}: weights do not fit a {config.model} ({first_line(exc)})") from None
     return model.eval(), config
 
 
@@ -75,13 +74,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ten-crop", action=argparse.BooleanOptionalAction, help="[default: as trained]")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
-    try:
+    with exit_on_error("trainer"):
         metrics = evaluate(args.checkpoint, args.data, args.device, args.ten_crop)
-    except FerdataError as exc:
-        print(f"trainer: error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    if args.out:
-        write_json(args.out, metrics)
+        if args.out:
+            write_json(args.out, metrics)
     for name in ("val", "test"):
         m = metrics[name]
         print(f"{name}: top-1 {m['top1']:.4f} top-2 {m['top2']:.4f} top-3 {m['top3']:.4f} macro-F1 {m['macro_f1']:.4f}")

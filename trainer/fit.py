@@ -16,7 +16,6 @@ ranks share the global batch; rank 0 writes the outputs.
 import argparse
 import json
 import os
-import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -29,10 +28,10 @@ from dvclive import Live
 from pydantic import ValidationError
 from torch.nn.parallel import DistributedDataParallel
 
-from ferdata.atomic import atomic_file
 from ferdata.card import file_sha256, write_json
-from ferdata.errors import FerdataError
+from ferdata.errors import FerdataError, exit_on_error
 from ferdata.labels import CLASS_NAMES
+from ferdata.outputs import atomic_file
 from ferdata.params import Params, describe, load_params
 from ferdata.store import load_dataset
 from trainer.augment import centre_crop, erase, random_crop, ten_crop, warp
@@ -40,6 +39,7 @@ from trainer.config import PROFILES, TrainConfig
 from trainer.metrics import scores
 from trainer.models import build_model
 from trainer.report import write_reports
+from trainer.workdir import WORK, commit, open_workdir
 
 EVAL_BATCH = 256
 
@@ -133,8 +133,11 @@ def _fit(
         optimizer, mode="max", factor=config.plateau_factor, patience=config.plateau_patience
     )
     start, best, best_epoch, history = 0, -1.0, -1, []
+    work = open_workdir(out, data, resume) if rank == 0 else out / WORK
+    if world > 1:
+        dist.barrier()  # the work directory is ready before any rank reads a checkpoint from it
     if resume:
-        state = _load_checkpoint(out / "last.pt", config, device)
+        state = _load_checkpoint(work / "last.pt", out / "last.pt", config, device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -150,8 +153,7 @@ def _fit(
     step = DistributedDataParallel(model) if world > 1 else model
     step = torch.compile(step) if config.compile else step
 
-    out.mkdir(parents=True, exist_ok=True)
-    live = Live(str(out / "dvclive"), resume=resume, save_dvc_exp=False, dvcyaml=False) if rank == 0 else None
+    live = Live(str(work / "dvclive"), resume=resume, save_dvc_exp=False, dvcyaml=False) if rank == 0 else None
     for epoch in range(start, config.epochs):
         train_loss, train_top1 = _train_epoch(
             step, images["train"], labels["train"], optimizer, config, (order, generator), loss_weights, rank, world
@@ -190,9 +192,9 @@ def _fit(
         }
         if rank == 0:
             if improved:
-                _save(state, out / "best.pt")
-            _save(state, out / "last.pt")
-            write_json(out / "history.json", {"epochs": history})
+                _save(state, work / "best.pt")
+            _save(state, work / "last.pt")
+            write_json(work / "history.json", {"epochs": history})
             for key, value in history[-1].items():
                 if key != "epoch":
                     live.log_metric(key.replace("_", "/", 1), value)
@@ -204,7 +206,7 @@ def _fit(
 
     if world > 1:
         dist.barrier()  # best.pt is complete before any rank reads it
-    model.load_state_dict(torch.load(out / "best.pt", map_location=device, weights_only=False)["model"])
+    model.load_state_dict(torch.load(work / "best.pt", map_location=device, weights_only=False)["model"])
     metrics = {
         "data": str(data),
         "train_rows": len(splits["train"]),
@@ -218,9 +220,9 @@ def _fit(
         metrics[name] = scores(logits[name], splits[name].labels.astype(np.int64), loss)
     metrics["per_class"] = metrics["test"]["per_class"]
     if rank == 0:
-        write_json(out / "metrics.json", metrics)
+        write_json(work / "metrics.json", metrics)
         test_labels = splits["test"].labels.astype(np.int64)
-        write_reports(out, model, splits["test"].images, test_labels, logits["test"], config.crop)
+        write_reports(work, model, splits["test"].images, test_labels, logits["test"], config.crop)
         names = np.array(CLASS_NAMES)
         for normalized in (False, True):
             name = "confusion_matrix_normalized.json" if normalized else "confusion_matrix.json"
@@ -232,6 +234,7 @@ def _fit(
                 normalized=normalized,
             )
         live.end()
+        commit(work, out)
     return metrics
 
 
@@ -324,13 +327,13 @@ def _loss_weights(card: Path, device: torch.device, required: bool) -> torch.Ten
     return None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device)
 
 
-def _load_checkpoint(path: Path, config: TrainConfig, device: torch.device) -> dict:
+def _load_checkpoint(path: Path, shown: Path, config: TrainConfig, device: torch.device) -> dict:
     if not path.exists():
-        raise FerdataError(f"{path}: no checkpoint to resume from")
+        raise FerdataError(f"{shown}: no checkpoint to resume from")
     state = torch.load(path, map_location=device, weights_only=False)
     saved = {k: v for k, v in state.get("config", {}).items() if k != "epochs"}  # more epochs may be asked for
     if saved != config.model_dump(exclude={"epochs"}):
-        raise FerdataError(f"{path}: was trained with another config; resume with the same profile and options")
+        raise FerdataError(f"{shown}: was trained with another config; resume with the same profile and options")
     return state
 
 
@@ -351,12 +354,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     args = parser.parse_args(argv)
-    try:
+    with exit_on_error("trainer"):
         config, seed = recipe_and_seed(args.profile, args.epochs, args.seed)
         metrics = fit(args.data, args.out, config, seed, args.device, args.resume)
-    except FerdataError as exc:
-        print(f"trainer: error: {exc}", file=sys.stderr)
-        sys.exit(1)
     if int(os.environ.get("RANK", "0")) != 0:
         return
     test = metrics["test"]

@@ -3,8 +3,8 @@
 For every input, OUT gets an annotated copy (`NAME.annotated.png` for a photo, `NAME.annotated.mp4` for a
 video; a folder's layout is mirrored) and OUT/predictions.json lists, per photo or video frame, each face's
 box and top-3 expressions with their probabilities. Video frames are read, classified and written in batches,
-so the network sees the faces of many frames at once. Everything is written under a temporary name first:
-a failure leaves OUT as it was.
+so the network sees the faces of many frames at once. OUT is written whole under a temporary name and then
+takes the place of an earlier OUT of predictions: a failure leaves OUT as it was.
 """
 
 import time
@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ferdata.atomic import staged_files
 from ferdata.card import write_json
 from ferdata.errors import FerdataError
+from ferdata.outputs import atomic_dir, claim
 from ferdata.sources.images import Unreadable, read_rgb
 from trainer.annotate import annotate
 from trainer.inference import FacePredictor
@@ -26,6 +26,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 _SUFFIXES = IMAGE_SUFFIXES + VIDEO_SUFFIXES
 FRAME_BATCH = 32  # video frames classified in one pass
+KIND = "predictions"
 
 
 def inputs_of(target: Path) -> list[Path]:
@@ -43,14 +44,19 @@ def inputs_of(target: Path) -> list[Path]:
 
 
 def predict_files(
-    predictor: FacePredictor, target: Path, out: Path, on_done: Callable[[dict, float], None] | None = None
+    predictor: FacePredictor,
+    target: Path,
+    out: Path,
+    on_done: Callable[[dict, float], None] | None = None,
+    force: bool = False,
 ) -> list[dict]:
     """Predict every input of `target` into `out`; returns predictions.json's entries. `on_done(entry,
     seconds)` is called after each input (progress for the command line)."""
     inputs = inputs_of(target)
+    claim(out, KIND, [target, predictor.checkpoint], force)
     root = target if target.is_dir() else target.parent
     entries = []
-    with staged_files(out) as staging:
+    with atomic_dir(out, KIND) as staging:
         for path in inputs:
             name = path.relative_to(root).with_suffix("").as_posix()
             start = time.perf_counter()

@@ -7,8 +7,8 @@ import numpy as np
 import torch
 from sklearn.metrics import classification_report
 
-from ferdata.atomic import atomic_file
 from ferdata.labels import CLASS_NAMES
+from ferdata.outputs import atomic_file
 from ferdata.plots import plt, save_figure
 from trainer.augment import centre_crop
 from trainer.metrics import confusion

@@ -2,9 +2,12 @@
 
 FastAPI serves one static page (trainer/web/index.html, no outside scripts) and one endpoint,
 `POST /api/predict`, whose body is the image itself. The body is read into memory up to the size cap and
-never written anywhere: nothing is stored. The server binds to 127.0.0.1 unless told otherwise.
+never written anywhere: nothing is stored. Photos are decoded off the event loop, reduced where the format
+allows and capped in pixels, a bounded number at a time (see the constants below). The server binds to
+127.0.0.1 unless told otherwise.
 """
 
+import asyncio
 import html
 import io
 from importlib.resources import files
@@ -12,13 +15,21 @@ from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 from ferdata.sources.images import NotAnImage, Unreadable, read_rgb
 from trainer.inference import FacePredictor
 
 MAX_UPLOAD_MB = 10.0
 IMAGE_KINDS = "JPEG, PNG, BMP, WebP or TIFF"
+# A photo is decoded with its longer side reduced towards DECODE_SIDE where the format allows (JPEG, in the
+# DCT), and refused when it would still exceed UPLOAD_MAX_PIXELS: one decode then needs at most ~100 MB.
+DECODE_SIDE = 2048
+UPLOAD_MAX_PIXELS = 4096 * 4096
+# Decodes run in worker threads, at most this many at once; further uploads wait for a free slot, so N large
+# uploads cannot exhaust memory and the event loop stays free for other requests.
+CONCURRENT_DECODES = 2
 
 
 def create_app(predictor: FacePredictor, max_upload_mb: float = MAX_UPLOAD_MB) -> FastAPI:
@@ -31,21 +42,30 @@ def create_app(predictor: FacePredictor, max_upload_mb: float = MAX_UPLOAD_MB) -
     def index() -> str:
         return page
 
+    decodes = asyncio.Semaphore(CONCURRENT_DECODES)
+
     @app.post("/api/predict")
-    async def predict(request: Request, detect: bool = True) -> JSONResponse:
+    async def predict(request: Request, detect: bool = True) -> Response:
         name = unquote(request.headers.get("x-filename") or "") or "the upload"
         too_large = JSONResponse({"error": f"{name} is over the {max_upload_mb:g} MB upload limit"}, 413)
-        if int(request.headers.get("content-length") or 0) > cap:
+        length = request.headers.get("content-length") or "0"
+        if not length.isascii() or not length.isdigit():
+            return JSONResponse({"error": f"{name}: bad Content-Length {length!r}"}, 400)
+        if int(length) > cap:
             return too_large
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > cap:
-                return too_large
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > cap:
+                    return too_large
+        except ClientDisconnect:
+            return Response(status_code=400)  # the client left mid-upload: nobody reads this
         if not body:
             return JSONResponse({"error": f"{name} is empty: choose a photo ({IMAGE_KINDS})"}, 400)
         try:
-            rgb = read_rgb(io.BytesIO(body))
+            async with decodes:
+                rgb = await run_in_threadpool(read_rgb, io.BytesIO(body), DECODE_SIDE, UPLOAD_MAX_PIXELS)
         except NotAnImage:
             return JSONResponse({"error": f"{name}: not an image ({IMAGE_KINDS} expected)"}, 415)
         except Unreadable as exc:

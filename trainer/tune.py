@@ -22,7 +22,6 @@ OUT/trial-NNNN/ (other trials' folders are removed unless `--keep-all`).
 
 import argparse
 import shutil
-import sys
 import warnings
 from pathlib import Path
 
@@ -32,7 +31,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ferdata.card import write_json
-from ferdata.errors import FerdataError
+from ferdata.errors import FerdataError, exit_on_error
+from ferdata.outputs import claim, open_output_dir
 from ferdata.store import load_dataset
 from trainer.config import PROFILES, TrainConfig
 from trainer.fit import fit, recipe_and_seed
@@ -54,8 +54,13 @@ def suggest(trial: optuna.Trial, base: TrainConfig) -> dict:
     }
 
 
+KIND = "tuning"
+
+
 def open_study(out: Path, name: str, seed: int, prune: bool) -> optuna.Study:
-    out.mkdir(parents=True, exist_ok=True)
+    """The study in OUT/study.db, made or resumed; OUT is a ferdata tuning folder (or is made one)."""
+    claim(out, KIND)
+    open_output_dir(out, KIND)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeats: stable in use
     storage = optuna.storages.RDBStorage(
@@ -183,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, help="[default: params.yaml seed]")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     args = parser.parse_args(argv)
-    try:
+    with exit_on_error("trainer"):
         base, seed = recipe_and_seed(args.profile, args.epochs, args.seed)
         summary = tune(
             args.data,
@@ -197,9 +202,6 @@ def main(argv: list[str] | None = None) -> None:
             args.device,
             args.timeout,
         )
-    except FerdataError as exc:
-        print(f"trainer: error: {exc}", file=sys.stderr)
-        sys.exit(1)
     show(summary)
     print(f"wrote {args.out / 'best.json'}")
 

@@ -18,12 +18,14 @@ import numpy as np
 from ferdata.errors import FerdataError
 from ferdata.labels import label_of_name
 from ferdata.sources.fer2013 import SourceRows
+from ferdata.sources.fields import ascii_int, shown
 from ferdata.sources.listed import BadLines, Entry, read_lines, rows_from_entries
 
 # AffectNet 0 Neutral, 1 Happy, 2 Sad, 3 Surprise, 4 Fear, 5 Disgust, 6 Anger -> FER2013's order.
 AFFECTNET_TO_FER = {0: 6, 1: 3, 2: 4, 3: 5, 4: 2, 5: 1, 6: 0}
 DROPPED = {7: "contempt", 8: "none", 9: "uncertain", 10: "no_face"}
 OFFICIAL_LISTS = "Manually_Annotated_file_lists"
+_MAX_COORDINATE = 1_000_000
 KAGGLE_NOTE = "labels of the Kaggle 96x96 copy are partly model-made, not all human annotations"
 
 
@@ -58,32 +60,42 @@ def read_affectnet(root: Path, skip_bad: bool) -> SourceRows:
     return rows_from_entries("affectnet", f"affectnet-{layout}", root, images, entries, skip_bad, notes, official)
 
 
-def _mapped(code: int, where: str, bad: BadLines, dropped: dict) -> int | None:
+def _mapped(text: str, where: str, bad: BadLines, dropped: dict) -> int | None:
+    code = ascii_int(text, 0, 99)
     if code in DROPPED:
         dropped[DROPPED[code]] = dropped.get(DROPPED[code], 0) + 1
         return None
     if code not in AFFECTNET_TO_FER:
-        bad.bad(where, f"unknown expression code {code} (AffectNet has 0..10)", "unknown_label")
+        bad.bad(where, f"unknown expression code {shown(text)} (AffectNet has 0..10)", "unknown_label")
         return None
     return AFFECTNET_TO_FER[code]
+
+
+def _csv_fields(text: str) -> list[str] | None:
+    """One CSV line's fields, or None when it does not parse on its own (an unbalanced quote)."""
+    try:
+        return next(csv.reader([text], strict=True), [])
+    except csv.Error:
+        return None
 
 
 def _official(path: Path, role: str, header: bool, bad: BadLines, dropped: dict) -> list[Entry]:
     lines = read_lines(path)[1 if header else 0 :]
     entries = []
-    for number, fields in zip([n for n, _ in lines], csv.reader([text for _, text in lines]), strict=True):
+    for number, text in lines:
         where = f"{path} line {number}"
-        try:
-            relative = fields[0]
-            x, y, width, height = (int(float(v)) for v in fields[1:5])
-            code = int(fields[6])
-        except (ValueError, IndexError):
+        fields = _csv_fields(text) or []
+        box = [ascii_int(v.strip(), -_MAX_COORDINATE, _MAX_COORDINATE, signed=True) for v in fields[1:5]]
+        if len(fields) < 7 or None in box:
             bad.bad(
                 where,
-                "expected 'subDirectory_filePath,face_x,face_y,face_width,face_height,...,expression'",
+                "expected 'subDirectory_filePath,face_x,face_y,face_width,face_height,...,expression' "
+                "with integer box values",
                 "malformed_line",
             )
             continue
+        relative, code = fields[0], fields[6].strip()
+        x, y, width, height = box
         if width <= 0 or height <= 0:
             bad.bad(where, f"face box of zero area ({width}x{height})", "empty_box")
             continue
@@ -101,10 +113,9 @@ def _npy(root: Path, folder: str, role: str, bad: BadLines, dropped: dict) -> li
     for path in sorted(annotations.glob("*_exp.npy"), key=lambda p: (len(p.name), p.name)):
         number = path.name.removesuffix("_exp.npy")
         where = str(path)
-        try:
-            code = int(np.load(path, allow_pickle=False).item())
-        except (ValueError, OSError) as exc:
-            bad.bad(where, f"not a one-value expression annotation ({exc})", "malformed_annotation")
+        code = _annotation(path)
+        if code is None:
+            bad.bad(where, "not a one-value integer expression annotation", "malformed_annotation")
             continue
         label = _mapped(code, where, bad, dropped)
         if label is not None:
@@ -113,22 +124,37 @@ def _npy(root: Path, folder: str, role: str, bad: BadLines, dropped: dict) -> li
     return entries
 
 
+def _annotation(path: Path) -> str | None:
+    """The expression code an `N_exp.npy` holds, as text (AffectNet stores it as a string or an integer)."""
+    try:
+        value = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        return None
+    if value.size != 1 or value.dtype.kind not in "iuUS":
+        return None
+    item = value.reshape(()).item()
+    return item.decode("ascii", "replace") if isinstance(item, bytes) else str(item)
+
+
 def _kaggle(root: Path, bad: BadLines, dropped: dict) -> list[Entry]:
     path = root / "labels.csv"
     lines = read_lines(path)
-    entries = []
-    rows = csv.reader([text for _, text in lines])
-    header = next(rows, [])
-    if "pth" not in header or "label" not in header:
-        raise FerdataError(f"{path}: missing column 'pth' or 'label' (header {header})")
+    header = _csv_fields(lines[0][1]) if lines else []
+    if header is None or "pth" not in header or "label" not in header:
+        raise FerdataError(f"{path}: missing column 'pth' or 'label' (header {lines[0][1] if lines else ''!r})")
+    if len(set(header)) != len(header):
+        raise FerdataError(f"{path}: a column name appears twice in the header {header}")
     column_path, column_label = header.index("pth"), header.index("label")
-    for (number, _), fields in zip(lines[1:], rows, strict=True):
+    entries = []
+    for number, text in lines[1:]:
         where = f"{path} line {number}"
-        try:
-            relative, name = fields[column_path], fields[column_label]
-        except IndexError:
-            bad.bad(where, "fewer columns than the header", "malformed_line")
+        fields = _csv_fields(text)
+        if fields is None or len(fields) != len(header):
+            bad.bad(
+                where, f"expected {len(header)} comma-separated fields like the header, got {text!r}", "malformed_line"
+            )
             continue
+        relative, name = fields[column_path], fields[column_label]
         if name.strip().lower() == "contempt":
             dropped["contempt"] = dropped.get("contempt", 0) + 1
             continue

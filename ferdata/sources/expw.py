@@ -7,9 +7,11 @@ from pathlib import Path
 
 from ferdata.labels import NUM_CLASSES
 from ferdata.sources.fer2013 import SourceRows
+from ferdata.sources.fields import ascii_decimal, ascii_int, shown
 from ferdata.sources.listed import BadLines, Entry, read_lines, rows_from_entries
 
 LABEL_FILE = "label/label.lst"
+_MAX_COORDINATE = 1_000_000
 
 
 def is_expw(path: Path) -> bool:
@@ -23,19 +25,21 @@ def read_expw(root: Path, skip_bad: bool, min_confidence: float) -> SourceRows:
     for number, line in read_lines(label_file):
         where = f"{label_file} line {number}"
         fields = line.split()
-        try:
-            name, face = fields[0], fields[1]
-            top, left, right, bottom = (int(float(v)) for v in fields[2:6])
-            confidence, label = float(fields[6]), int(fields[7])
-            if len(fields) != 8:
-                raise ValueError
-        except (ValueError, IndexError):
+        coordinates = [ascii_int(v, -_MAX_COORDINATE, _MAX_COORDINATE, signed=True) for v in fields[2:6]]
+        confidence = ascii_decimal(fields[6]) if len(fields) == 8 else None
+        if len(fields) != 8 or None in coordinates or confidence is None:
             bad.bad(
-                where, f"expected 'image face top left right bottom confidence label', got {line!r}", "malformed_line"
+                where,
+                f"expected 'image face top left right bottom confidence label' with integer coordinates and a "
+                f"finite confidence, got {line!r}",
+                "malformed_line",
             )
             continue
-        if not 0 <= label < NUM_CLASSES:
-            bad.bad(where, f"unknown label {label} (ExpW has 0..6)", "unknown_label")
+        name, face = fields[0], fields[1]
+        top, left, right, bottom = coordinates
+        label = ascii_int(fields[7], 0, NUM_CLASSES - 1)
+        if label is None:
+            bad.bad(where, f"unknown label {shown(fields[7])} (ExpW has 0..6)", "unknown_label")
             continue
         if right <= left or bottom <= top:
             bad.bad(

@@ -5,25 +5,33 @@ pyarrow parses the CSV structure (quotes, BOM, CRLF, any column order); the pixe
 """
 
 import contextlib
+import gzip
+import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from ferdata.atomic import atomic_file
 from ferdata.errors import FerdataError
 from ferdata.labels import NUM_CLASSES
+from ferdata.outputs import atomic_file
 from ferdata.sources.pixels import decode_pixel_column, describe_pixel_problem
 from ferdata.store import IMAGE_SIDE
 
 N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 USAGES: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")
 _HEADER_BYTES = 1 << 16
+# Archives: what one CSV may inflate to (FER2013's is 301 MB), and the most a zip member may inflate per byte
+# (FER2013's pixel text deflates about 3.3x; a bomb is 1000x and more).
+MAX_INFLATED_BYTES = 2 << 30
+MAX_ZIP_RATIO = 100
 _READ_OPTIONS = pa_csv.ReadOptions(block_size=16 << 20)  # measured fastest on the 301 MB FER2013 file
 
 
@@ -52,11 +60,12 @@ def read_fer2013_csv(path: Path, skip_bad: bool = False) -> CsvRows:
         raise FerdataError(f"{path}: no data rows")
 
     pixels_ok, pixels = decode_pixel_column(table.column(columns["pixels"]), N_PIXELS)
-    labels, labels_ok = _parse_labels(_text(table.column(columns["emotion"])))
+    labels, labels_ok = _parse_labels(_trimmed(table.column(columns["emotion"])))
     usage, usage_ok = None, np.ones(n_rows, bool)
     if "usage" in columns:
-        usage = _text(table.column(columns["usage"]))
-        usage_ok = np.isin(usage, USAGES)
+        trimmed = _trimmed(table.column(columns["usage"]))
+        usage_ok = _as_numpy(pc.is_in(trimmed, pa.array(USAGES)))  # in Arrow: numpy would drop a trailing NUL
+        usage = _as_numpy(trimmed).astype(str)
 
     problems = {"pixels": ~pixels_ok, "label": ~labels_ok, "usage": ~usage_ok}
     bad_any = ~pixels_ok | ~labels_ok | ~usage_ok
@@ -85,56 +94,97 @@ def _describe(table: pa.Table, columns: dict[str, str], row: int, problems: dict
     return f"unknown Usage {value!r} (expected one of {', '.join(USAGES)})"
 
 
-def _text(column: pa.ChunkedArray) -> np.ndarray:
-    """A short column as stripped str values ("" for missing)."""
-    text = pc.utf8_trim_whitespace(pc.cast(column, pa.string()))
-    return np.asarray(pc.fill_null(text, "").to_numpy(zero_copy_only=False), dtype=str)
+def _trimmed(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A short column as text without surrounding white space ("" for missing)."""
+    return pc.fill_null(pc.utf8_trim_whitespace(pc.cast(column, pa.string())), "")
 
 
-def _parse_labels(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    valid = np.char.isdigit(text) & (np.char.str_len(text) <= 2)
-    labels = np.zeros(len(text), np.int64)
-    labels[valid] = text[valid].astype(np.int64)
-    return labels, valid & (labels < NUM_CLASSES)
+def _as_numpy(column: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(column.to_numpy(zero_copy_only=False))
+
+
+def _parse_labels(text: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels are one ASCII digit 0..6 (checked in Arrow: `str.isdigit` takes '²' and '٣', and numpy strips a
+    trailing NUL)."""
+    valid = _as_numpy(pc.match_substring_regex(text, f"^0?[0-{NUM_CLASSES - 1}]$"))
+    labels = np.zeros(len(valid), np.int64)
+    labels[valid] = _as_numpy(pc.cast(pc.filter(text, valid), pa.int64()))
+    return labels, valid
 
 
 def _read_table(path: Path) -> pa.Table:
     """Every column as text (labels and Usage are checked here, naming the row), decompressing as it parses."""
     if not path.is_file():
         raise FerdataError(f"{path}: no such file")
-    with _open_source(path) as (stream, header):
-        if not header.strip():
-            raise FerdataError(f"{path}: empty file")
-        first_line = header.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
-        # Names keep their own spacing: icml_face_data.csv's header is "emotion, Usage, pixels".
-        types = dict.fromkeys((name.strip('"') for name in first_line.split(",")), pa.string())
-        options = pa_csv.ConvertOptions(column_types=types, strings_can_be_null=False)
-        try:
-            return pa_csv.read_csv(stream, read_options=_READ_OPTIONS, convert_options=options)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise FerdataError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    kind = "zip" if path.name.lower().endswith(".zip") else "gzip file" if path.name.lower().endswith(".gz") else "file"
+    try:
+        with _open_source(path) as (stream, header):
+            if not header.strip():
+                raise FerdataError(f"{path}: empty file")
+            first_line = header.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+            # Names keep their own spacing: icml_face_data.csv's header is "emotion, Usage, pixels".
+            names = [name.strip('"') for name in first_line.split(",")]
+            folded = [name.strip().lower() for name in names]
+            twice = sorted({name for name in folded if folded.count(name) > 1})
+            if twice:
+                raise FerdataError(f"{path}: column {twice[0]!r} appears twice in the header")
+            options = pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False)
+            try:
+                return pa_csv.read_csv(stream, read_options=_READ_OPTIONS, convert_options=options)
+            except pa.ArrowInvalid as exc:
+                raise FerdataError(f"{path}: not a readable CSV ({first_line(exc)})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, gzip.BadGzipFile) as exc:
+        raise FerdataError(f"{path}: not a readable {kind} ({first_line(exc)})") from None
+
+
+class _Capped(io.RawIOBase):
+    """A stream that refuses to give more than `cap` bytes: a decompression bomb stops at the cap."""
+
+    def __init__(self, stream: BinaryIO, cap: int, path: Path) -> None:
+        self.stream, self.left, self.path = stream, cap, path
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self.stream.readinto(buffer)
+        self.left -= count
+        if self.left < 0:
+            raise FerdataError(f"{self.path}: inflates to more than {MAX_INFLATED_BYTES:,} bytes; refusing to read on")
+        return count
 
 
 @contextlib.contextmanager
-def _open_source(path: Path) -> Iterator[tuple[pa.NativeFile, bytes]]:
-    """A stream of the CSV bytes of a plain, gzip or zip file, and its first bytes (for the header)."""
+def _open_source(path: Path) -> Iterator[tuple[BinaryIO, bytes]]:
+    """A stream of the CSV bytes of a plain, gzip or zip file, and its first bytes (for the header). Archives
+    are streamed, never read whole, and refused past `MAX_INFLATED_BYTES` (zip: before inflating, by the
+    sizes its directory gives, and by `MAX_ZIP_RATIO`)."""
     name = path.name.lower()
-    try:
+    with contextlib.ExitStack() as stack:
         if name.endswith(".zip"):
-            with zipfile.ZipFile(path) as archive:
-                members = [m for m in archive.namelist() if m.lower().endswith(".csv") and "__MACOSX" not in m]
-                if len(members) != 1:
-                    raise FerdataError(f"{path}: expected one .csv inside the zip, found {len(members)}")
-                raw = archive.read(members[0])
-            yield pa.BufferReader(raw), raw[:_HEADER_BYTES]
-            return
-        compression = "gzip" if name.endswith(".gz") else None
-        with pa.input_stream(str(path), compression=compression) as peek:
-            header = peek.read(_HEADER_BYTES)
-        with pa.input_stream(str(path), compression=compression) as stream:
-            yield stream, header
-    except (zipfile.BadZipFile, pa.ArrowInvalid, OSError) as exc:
-        raise FerdataError(f"{path}: not a readable {'zip' if name.endswith('.zip') else 'file'} ({exc})") from None
+            archive = stack.enter_context(zipfile.ZipFile(path))
+            stream = stack.enter_context(archive.open(_csv_member(archive, path)))
+        elif name.endswith(".gz"):
+            stream = stack.enter_context(gzip.open(path, "rb"))
+        else:
+            stream = stack.enter_context(open(path, "rb"))
+        reader = io.BufferedReader(_Capped(stream, MAX_INFLATED_BYTES, path), buffer_size=_HEADER_BYTES)
+        yield reader, reader.peek(_HEADER_BYTES)[:_HEADER_BYTES]
+
+
+def _csv_member(archive: zipfile.ZipFile, path: Path) -> zipfile.ZipInfo:
+    """The one .csv inside a zip, checked for size and compression ratio before anything is inflated."""
+    members = [m for m in archive.infolist() if m.filename.lower().endswith(".csv") and "__MACOSX" not in m.filename]
+    if len(members) != 1:
+        raise FerdataError(f"{path}: expected one .csv inside the zip, found {len(members)}")
+    member = members[0]
+    if member.file_size > MAX_INFLATED_BYTES:
+        raise FerdataError(f"{path}: {member.filename} is {member.file_size:,} bytes inflated, over the cap")
+    if member.file_size > MAX_ZIP_RATIO * max(member.compress_size, 1) and member.file_size > _HEADER_BYTES:
+        raise FerdataError(f"{path}: {member.filename} inflates {MAX_ZIP_RATIO}x or more (a zip bomb?)")
+    if member.flag_bits & 0x1:
+        raise FerdataError(f"{path}: {member.filename} is encrypted")
+    return member
 
 
 def write_fer2013_csv(path: Path, images: np.ndarray, labels: np.ndarray, usage: np.ndarray) -> None:

@@ -5,13 +5,14 @@
 the row is unknown. Unknown, not-a-face (NF) and contempt rows are dropped (FER2013 has no contempt class).
 """
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ferdata.errors import FerdataError
+from ferdata.errors import FerdataError, first_line
 
 # FER+ vote columns in file order, and the FER2013 label each maps to (-1: dropped).
 VOTE_COLUMNS: dict[str, int] = {
@@ -28,6 +29,9 @@ VOTE_COLUMNS: dict[str, int] = {
 }
 
 
+MAX_VOTES = 10  # FER+ has ten annotators per image
+
+
 @dataclass(frozen=True)
 class FerPlusLabels:
     labels: np.ndarray  # int8 (rows,) FER2013 label per FER2013 row, -1 where the row is dropped
@@ -37,19 +41,29 @@ class FerPlusLabels:
 
 def read_ferplus(path: Path) -> FerPlusLabels:
     try:
-        table = pd.read_csv(path, dtype={"Usage": str, "Image name": str}, keep_default_na=False)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise FerdataError(f"{path}: not a readable FER+ CSV ({exc})") from None
+        with open(path, encoding="utf-8-sig", newline="") as stream:
+            header = next(csv.reader(stream), [])
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, ValueError, csv.Error, pd.errors.ParserError) as exc:
+        raise FerdataError(f"{path}: not a readable FER+ CSV ({first_line(exc)})") from None
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if twice:
+        raise FerdataError(f"{path}: column {twice[0]!r} appears twice in the header")
     missing = [c for c in ("Usage", *VOTE_COLUMNS) if c not in table.columns]
     if missing:
         raise FerdataError(
             f"{path}: missing column {missing[0]!r} (a FER+ fer2013new.csv has {', '.join(VOTE_COLUMNS)})"
         )
-    votes = table[list(VOTE_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy()
-    bad = np.flatnonzero(np.isnan(votes).any(axis=1) | (votes < 0).any(axis=1))
+    text = table[list(VOTE_COLUMNS)].apply(lambda column: column.str.strip())
+    well_formed = text.apply(lambda column: column.str.fullmatch(r"[0-9]{1,2}")).to_numpy(dtype=bool)
+    votes = np.where(well_formed, text.where(well_formed, "0").to_numpy(dtype=str), "0").astype(np.int64)
+    bad = np.flatnonzero(~well_formed.all(axis=1) | (votes > MAX_VOTES).any(axis=1))
     if bad.size:
-        raise FerdataError(f"{path}: row {bad[0] + 1} (line {bad[0] + 2}): vote counts must be integers >= 0")
-    votes = votes.astype(np.int64)
+        row = bad[0]
+        raise FerdataError(
+            f"{path}: row {row + 1} (line {row + 2}): vote counts must be integers 0..{MAX_VOTES} "
+            f"(got {', '.join(repr(v) for v in text.iloc[row].tolist())})"
+        )
     votes[votes <= 1] = 0
     winner = votes.argmax(axis=1)
     majority = votes.max(axis=1) > 0.5 * votes.sum(axis=1)

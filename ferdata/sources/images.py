@@ -1,8 +1,14 @@
 """Decode image files to 48x48 grayscale uint8, safely and on all cores.
 
-Gray conversion is Pillow's `convert("L")` (ITU-R 601-2 luma: L = 0.299 R + 0.587 G + 0.114 B). Images of
-another size are resized with Pillow's LANCZOS filter, which antialiases when shrinking; 48x48 images are
-kept as they are, pixel for pixel.
+One rule for every image ferdata reads (ingestion, prediction, the web page):
+- turned upright by its EXIF orientation first (face boxes of a label file are in upright coordinates, as
+  OpenCV's `imread` and every photo viewer show the photo);
+- every Pillow mode becomes 8-bit: 16- and 32-bit integer images (I;16*, I) are scaled from 0..65535 (not
+  clipped), float images (F) from 0..1 (or 0..255 when a value exceeds 1); transparency (LA, RGBA, P with a
+  transparent colour) is composited over white, as a viewer shows it; 1, P, CMYK and YCbCr as Pillow converts;
+- gray is Pillow's `convert("L")` (ITU-R 601-2 luma: L = 0.299 R + 0.587 G + 0.114 B).
+Images of another size are resized with Pillow's LANCZOS filter, which antialiases when shrinking; 48x48
+images are kept as they are, pixel for pixel.
 """
 
 import contextlib
@@ -61,11 +67,32 @@ def opened(file: Path | BinaryIO) -> Iterator[Image.Image]:
         raise Unreadable(f"corrupt or truncated image ({exc})") from None
 
 
+_HIGH_DEPTH = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+_ALPHA = ("LA", "La", "PA", "RGBA", "RGBa")
+
+
+def eight_bit(image: Image.Image) -> Image.Image:
+    """An open image, upright and in an 8-bit mode (L or RGB) by the rule of this module's docstring."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in _HIGH_DEPTH or image.mode == "F":
+        values = np.asarray(image.convert("F") if image.mode.startswith("I;16") else image, dtype=np.float64)
+        top = 65535.0 if image.mode != "F" else (255.0 if values.size and np.nanmax(values) > 1 else 1.0)
+        scaled = np.rint(np.clip(np.nan_to_num(values), 0, top) * (255.0 / top))
+        return Image.fromarray(scaled.astype(np.uint8), "L")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in _ALPHA:
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, image.convert("RGBA")).convert("RGB")
+    return image if image.mode in ("L", "RGB") else image.convert("RGB")
+
+
 def decode_gray48(path: Path, box: Box | None = None) -> np.ndarray | str:
     """The image at `path` (its face `box`, clipped to the image, when given) as (48, 48) uint8, or a one-line
     reason it cannot be read."""
     try:
-        with opened(path) as image:
+        with opened(path) as opened_image:
+            image = eight_bit(opened_image)
             if box is not None:
                 width, height = image.size
                 left, top, right, bottom = max(box[0], 0), max(box[1], 0), min(box[2], width), min(box[3], height)
@@ -78,10 +105,18 @@ def decode_gray48(path: Path, box: Box | None = None) -> np.ndarray | str:
     return gray48(gray)
 
 
-def read_rgb(file: Path | BinaryIO) -> np.ndarray:
-    """A photo as (H, W, 3) uint8 RGB, turned upright by its EXIF orientation; raises `Unreadable`."""
+def read_rgb(file: Path | BinaryIO, max_side: int | None = None, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """A photo as (H, W, 3) uint8 RGB by this module's rule; raises `Unreadable`. With `max_side`, a JPEG is
+    decoded at 1/2, 1/4 or 1/8 scale (Pillow's `draft`: in the DCT, far less time and memory) while its longer
+    side stays at least `max_side`. An image still over `max_pixels` after that is refused before decoding."""
     with opened(file) as image:
-        return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+        if max_side is not None and image.format == "JPEG":
+            scale = max(1, min(8, max(image.size) // max_side))
+            image.draft("RGB", (image.size[0] // scale, image.size[1] // scale))
+        width, height = image.size
+        if width * height > max_pixels:
+            raise Unreadable(f"{width}x{height} pixels, over the {max_pixels:,}-pixel limit for photos")
+        return np.asarray(eight_bit(image).convert("RGB"))
 
 
 def gray48(gray: Image.Image) -> np.ndarray:

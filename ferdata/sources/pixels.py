@@ -85,10 +85,12 @@ def _decode_block(buf: np.ndarray, bounds: np.ndarray, n_pixels: int) -> tuple[n
 
 def describe_pixel_problem(text: str, n_pixels: int) -> str:
     """Why one pixel string is bad, in words (only called for a row already known to be bad)."""
-    tokens = text.split()
+    tokens = [token for token in text.replace("\t", " ").split(" ") if token]  # the decoder's blanks only
     for position, token in enumerate(tokens, start=1):
         if not token.isascii() or not token.isdigit():
             return f"pixel {position} is {token!r}, not an integer"
+        if len(token) > 3:
+            return f"pixel {position} is {token!r}, more than 3 digits"
         if int(token) > 255:
             return f"pixel {position} is {int(token)}, outside 0..255"
     return f"has {len(tokens)} pixel values, expected {n_pixels}"

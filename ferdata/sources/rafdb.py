@@ -4,6 +4,7 @@
 from pathlib import Path
 
 from ferdata.sources.fer2013 import SourceRows
+from ferdata.sources.fields import ascii_int, shown
 from ferdata.sources.listed import BadLines, Entry, read_lines, rows_from_entries
 
 LABEL_FILE = "EmoLabel/list_patition_label.txt"
@@ -23,16 +24,16 @@ def read_rafdb(root: Path, skip_bad: bool) -> SourceRows:
     for number, line in read_lines(label_file):
         where = f"{label_file} line {number}"
         fields = line.split()
-        if len(fields) != 2 or not fields[1].isdigit():
+        if len(fields) != 2:
             bad.bad(where, f"expected 'NAME LABEL', got {line!r}", "malformed_line")
             continue
-        name, code = fields[0], int(fields[1])
+        name, code = fields[0], ascii_int(fields[1], 0, 99)
         role = ROLES.get(name.split("_", 1)[0])
         if role is None:
             bad.bad(where, f"{name!r} starts with neither train_ nor test_", "unknown_split")
             continue
         if code not in RAFDB_TO_FER:
-            bad.bad(where, f"unknown label {code} (RAF-DB has 1..7)", "unknown_label")
+            bad.bad(where, f"unknown label {shown(fields[1])} (RAF-DB has 1..7)", "unknown_label")
             continue
         stem, _, suffix = name.rpartition(".")
         entries.append(Entry(f"{stem}_aligned.{suffix}", RAFDB_TO_FER[code], role, name, None, where))
