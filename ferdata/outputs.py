@@ -194,7 +194,8 @@ def _naming(tmp: Path, path: Path) -> Iterator[None]:
     except OSError as exc:
         written = Path(exc.filename) if isinstance(exc.filename, str) else tmp
         if written == tmp or written.is_relative_to(tmp):
-            raise OSError(exc.errno, exc.strerror, str(path / written.relative_to(tmp)).removesuffix("/.")) from None
+            named = str(path / written.relative_to(tmp)).removesuffix("/.")
+            raise OSError(exc.errno, exc.strerror or str(exc), named) from None
         raise
 
 

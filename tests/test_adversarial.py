@@ -667,7 +667,6 @@ def test_corpus_inputs_are_valid_without_the_fault(tmp_path):
     bases = {
         "csv": _fer_csv(),
         "folders": _folders(lambda root: None),
-        "expw": _expw("a.jpg 1 10 5 45 70 0.9 4"),
         "build": _build("ros"),
     }
     for name, build in bases.items():

@@ -18,7 +18,7 @@ from ferdata.faces import FaceDetector
 from ferdata.synth import synthesize_scene
 from test_predict import SCENE_LABELS
 from trainer.inference import FacePredictor
-from trainer.serve import create_app
+from trainer.serve import DECODE_SIDE, create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 # CI installs Chromium and sets this, so the browser test fails there rather than skipping.
@@ -85,7 +85,8 @@ def server(checkpoint):
             time.sleep(0.2)
     yield url
     process.terminate()
-    process.wait(timeout=30)
+    output = process.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in output and "Exception" not in output, output  # nothing went wrong on the way
 
 
 @pytest.mark.skipif(not CHROMIUM.exists() and not BROWSER_REQUIRED, reason="Debian's chromium is not installed")
@@ -133,3 +134,26 @@ def test_serve_refuses_a_missing_model_before_listening(tmp_path):
     result = run_cli("serve", "--model", tmp_path / "nowhere.pt", "--port", str(free_port()))
     assert result.returncode == 1
     assert result.stderr.strip() == f"ferdata: error: {tmp_path / 'nowhere.pt'}: no such checkpoint"
+
+
+def test_huge_photos_are_reduced_or_refused_before_decoding(client):
+    flat = Image.new("RGB", (5000, 5000), (90, 120, 150))  # 25 MP of one colour: a tiny PNG, a huge bitmap
+    buffer = io.BytesIO()
+    flat.save(buffer, "PNG")
+    reply = client.post("/api/predict", content=buffer.getvalue(), headers={"X-Filename": "wall.png"})
+    assert reply.status_code == 415
+    assert reply.json()["error"] == "wall.png: 5000x5000 pixels, over the 16,777,216-pixel limit for photos"
+    buffer = io.BytesIO()
+    flat.save(buffer, "JPEG", quality=30)  # a JPEG is reduced while it is decoded, then scored
+    reply = client.post("/api/predict", content=buffer.getvalue())
+    assert reply.status_code == 200 and (reply.json()["width"], reply.json()["height"]) == (DECODE_SIDE, DECODE_SIDE)
+
+
+def test_a_client_leaving_mid_upload_is_not_an_error(server):
+    port = int(server.rsplit(":", 1)[1].strip("/"))
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"\xff" * 1000)
+    time.sleep(0.5)
+    with socket.create_connection(("127.0.0.1", port)) as sock:  # the server still answers
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 200")

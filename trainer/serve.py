@@ -23,12 +23,12 @@ from trainer.inference import FacePredictor
 
 MAX_UPLOAD_MB = 10.0
 IMAGE_KINDS = "JPEG, PNG, BMP, WebP or TIFF"
-# A photo is decoded with its longer side reduced towards DECODE_SIDE where the format allows (JPEG, in the
-# DCT), and refused when it would still exceed UPLOAD_MAX_PIXELS: one decode then needs at most ~100 MB.
-DECODE_SIDE = 2048
+# A photo is scored with its longer side at most DECODE_SIDE (a JPEG is reduced while it is decoded, in the
+# DCT) and refused when it would be decoded at more than UPLOAD_MAX_PIXELS.
+DECODE_SIDE = 1600
 UPLOAD_MAX_PIXELS = 4096 * 4096
-# Decodes run in worker threads, at most this many at once; further uploads wait for a free slot, so N large
-# uploads cannot exhaust memory and the event loop stays free for other requests.
+# Decoding and scoring run in worker threads, at most this many photos at once; further uploads wait for a free
+# slot, so N large uploads cannot exhaust memory, and the event loop stays free for other requests.
 CONCURRENT_DECODES = 2
 
 
@@ -63,14 +63,15 @@ def create_app(predictor: FacePredictor, max_upload_mb: float = MAX_UPLOAD_MB) -
             return Response(status_code=400)  # the client left mid-upload: nobody reads this
         if not body:
             return JSONResponse({"error": f"{name} is empty: choose a photo ({IMAGE_KINDS})"}, 400)
-        try:
-            async with decodes:
+        async with decodes:
+            try:
                 rgb = await run_in_threadpool(read_rgb, io.BytesIO(body), DECODE_SIDE, UPLOAD_MAX_PIXELS)
-        except NotAnImage:
-            return JSONResponse({"error": f"{name}: not an image ({IMAGE_KINDS} expected)"}, 415)
-        except Unreadable as exc:
-            return JSONResponse({"error": f"{name}: {exc}"}, 415)
-        faces = (await run_in_threadpool(predictor.predict, [rgb], detect))[0]
+            except NotAnImage:
+                return JSONResponse({"error": f"{name}: not an image ({IMAGE_KINDS} expected)"}, 415)
+            except Unreadable as exc:
+                return JSONResponse({"error": f"{name}: {exc}"}, 415)
+            del body
+            faces = (await run_in_threadpool(predictor.predict, [rgb], detect))[0]
         return JSONResponse({"width": rgb.shape[1], "height": rgb.shape[0], "faces": [f.as_json() for f in faces]})
 
     return app

@@ -15,7 +15,7 @@ from ferdata.outputs import claim, open_output_dir
 
 WORK = ".ferdata-work"
 KIND = "model"
-_COMMITTING = ".committing"
+COMMITTING = ".committing"
 _RESUMABLE = ("last.pt", "best.pt", "history.json", "dvclive")
 
 
@@ -27,8 +27,7 @@ def open_workdir(out: Path, data: Path, resume: bool) -> Path:
         raise FerdataError(f"{out / 'last.pt'}: no checkpoint to resume from")
     claim(out, KIND, [data])
     open_output_dir(out, KIND)
-    if (work / _COMMITTING).exists():
-        commit(work, out)
+    recover(out)
     if work.exists() and not (resume and (work / "last.pt").exists()):
         shutil.rmtree(work)
     if not work.exists():
@@ -42,10 +41,17 @@ def open_workdir(out: Path, data: Path, resume: bool) -> Path:
     return work
 
 
+def recover(out: Path) -> None:
+    """Finish the move of a run that was killed while moving its files into `out`."""
+    work = out / WORK
+    if (work / COMMITTING).exists():
+        commit(work, out)
+
+
 def commit(work: Path, out: Path) -> None:
     """Move every file of `work` to the same place in `out`, then remove `work`."""
-    (work / _COMMITTING).touch()
-    for file in sorted(p for p in work.rglob("*") if p.is_file() and p.name != _COMMITTING):
+    (work / COMMITTING).touch()
+    for file in sorted(p for p in work.rglob("*") if p.is_file() and p.name != COMMITTING):
         target = out / file.relative_to(work)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(file, target)

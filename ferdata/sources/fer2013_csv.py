@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from ferdata.errors import FerdataError
+from ferdata.errors import FerdataError, first_line
 from ferdata.labels import NUM_CLASSES
 from ferdata.outputs import atomic_file
 from ferdata.sources.pixels import decode_pixel_column, describe_pixel_problem
@@ -121,9 +121,9 @@ def _read_table(path: Path) -> pa.Table:
         with _open_source(path) as (stream, header):
             if not header.strip():
                 raise FerdataError(f"{path}: empty file")
-            first_line = header.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+            header_line = header.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
             # Names keep their own spacing: icml_face_data.csv's header is "emotion, Usage, pixels".
-            names = [name.strip('"') for name in first_line.split(",")]
+            names = [name.strip('"') for name in header_line.split(",")]
             folded = [name.strip().lower() for name in names]
             twice = sorted({name for name in folded if folded.count(name) > 1})
             if twice:

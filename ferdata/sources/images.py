@@ -106,9 +106,10 @@ def decode_gray48(path: Path, box: Box | None = None) -> np.ndarray | str:
 
 
 def read_rgb(file: Path | BinaryIO, max_side: int | None = None, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
-    """A photo as (H, W, 3) uint8 RGB by this module's rule; raises `Unreadable`. With `max_side`, a JPEG is
-    decoded at 1/2, 1/4 or 1/8 scale (Pillow's `draft`: in the DCT, far less time and memory) while its longer
-    side stays at least `max_side`. An image still over `max_pixels` after that is refused before decoding."""
+    """A photo as (H, W, 3) uint8 RGB by this module's rule; raises `Unreadable`. With `max_side`, the longer
+    side is brought down to `max_side`: a JPEG is first decoded at 1/2, 1/4 or 1/8 scale (Pillow's `draft`: in
+    the DCT, far less time and memory), then resized with LANCZOS. An image still over `max_pixels` when it
+    would be decoded is refused first."""
     with opened(file) as image:
         if max_side is not None and image.format == "JPEG":
             scale = max(1, min(8, max(image.size) // max_side))
@@ -116,7 +117,10 @@ def read_rgb(file: Path | BinaryIO, max_side: int | None = None, max_pixels: int
         width, height = image.size
         if width * height > max_pixels:
             raise Unreadable(f"{width}x{height} pixels, over the {max_pixels:,}-pixel limit for photos")
-        return np.asarray(eight_bit(image).convert("RGB"))
+        upright = eight_bit(image).convert("RGB")
+        if max_side is not None and max(upright.size) > max_side:
+            upright.thumbnail((max_side, max_side), RESAMPLING)
+        return np.asarray(upright)
 
 
 def gray48(gray: Image.Image) -> np.ndarray:
