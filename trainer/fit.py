@@ -207,6 +207,8 @@ def _fit(
     if world > 1:
         dist.barrier()  # best.pt is complete before any rank reads it
     model.load_state_dict(torch.load(work / "best.pt", map_location=device, weights_only=False)["model"])
+    if world > 1:
+        dist.barrier()  # every rank holds best.pt before rank 0 moves the work folder into OUT
     metrics = {
         "data": str(data),
         "train_rows": len(splits["train"]),
