@@ -36,6 +36,7 @@ SeedOption = Annotated[int | None, typer.Option(help="random seed [default: para
 ForceOption = Annotated[
     bool, typer.Option("--force", help="replace an existing output that ferdata wrote, even of another kind")
 ]
+ForceFileOption = Annotated[bool, typer.Option("--force", help="replace an existing file at OUT")]
 
 
 def _params(path: Path | None) -> Params:
@@ -60,7 +61,7 @@ def synth(
     rows: Annotated[int | None, typer.Option(help="rows to draw [default: params synth.rows]")] = None,
     seed: SeedOption = None,
     params: ParamsOption = None,
-    force: Annotated[bool, typer.Option("--force", help="replace an existing file at OUT")] = False,
+    force: ForceFileOption = False,
 ) -> None:
     """Write the embedded default: synthetic 48x48 faces as a FER2013 CSV."""
     p = _params(params)
@@ -161,7 +162,7 @@ def audit(
     directory: Annotated[Path, typer.Argument(help="ferdata dataset directory")],
     out: Annotated[Path | None, typer.Option(help="report to write [default: DIRECTORY/audit.json]")] = None,
     params: ParamsOption = None,
-    force: Annotated[bool, typer.Option("--force", help="replace an existing file at OUT")] = False,
+    force: ForceFileOption = False,
 ) -> None:
     """Find exact and near duplicates within and across splits, conflicting labels, blank images."""
     target = out or directory / "audit.json"

@@ -14,10 +14,9 @@ from ferdata.variants import STEP_SECTIONS
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]*")
 
 
-def check_name(name: str, what: str) -> str:
+def _check_variant_name(name: str) -> None:
     if not _PLAIN_NAME.fullmatch(name):
-        raise ValueError(f"{what} name {name!r} is not a plain name (letters, digits, _, - and +)")
-    return name
+        raise ValueError(f"variant name {name!r} is not a plain name (letters, digits, _, - and +)")
 
 
 class _Section(BaseModel):
@@ -175,7 +174,7 @@ class BuildParams(_Section):
     @model_validator(mode="after")
     def _pipeline_variants_exist(self) -> "BuildParams":
         for name in self.variants:
-            check_name(name, "variant")
+            _check_variant_name(name)
         unknown = [v for v in self.pipeline if v not in self.variants]
         if unknown:
             raise ValueError(f"pipeline: unknown variant {unknown[0]!r} (known: {', '.join(self.variants)})")

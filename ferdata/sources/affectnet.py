@@ -18,14 +18,13 @@ import numpy as np
 from ferdata.errors import FerdataError
 from ferdata.labels import label_of_name
 from ferdata.sources.fer2013 import SourceRows
-from ferdata.sources.fields import ascii_int, shown
+from ferdata.sources.fields import ascii_coordinate, ascii_int, repeated_name, shown
 from ferdata.sources.listed import BadLines, Entry, read_lines, rows_from_entries
 
 # AffectNet 0 Neutral, 1 Happy, 2 Sad, 3 Surprise, 4 Fear, 5 Disgust, 6 Anger -> FER2013's order.
 AFFECTNET_TO_FER = {0: 6, 1: 3, 2: 4, 3: 5, 4: 2, 5: 1, 6: 0}
 DROPPED = {7: "contempt", 8: "none", 9: "uncertain", 10: "no_face"}
 OFFICIAL_LISTS = "Manually_Annotated_file_lists"
-_MAX_COORDINATE = 1_000_000
 KAGGLE_NOTE = "labels of the Kaggle 96x96 copy are partly model-made, not all human annotations"
 
 
@@ -85,7 +84,7 @@ def _official(path: Path, role: str, header: bool, bad: BadLines, dropped: dict)
     for number, text in lines:
         where = f"{path} line {number}"
         fields = _csv_fields(text) or []
-        box = [ascii_int(v.strip(), -_MAX_COORDINATE, _MAX_COORDINATE, signed=True) for v in fields[1:5]]
+        box = [ascii_coordinate(v.strip()) for v in fields[1:5]]
         if len(fields) < 7 or None in box:
             bad.bad(
                 where,
@@ -142,8 +141,8 @@ def _kaggle(root: Path, bad: BadLines, dropped: dict) -> list[Entry]:
     header = _csv_fields(lines[0][1]) if lines else []
     if header is None or "pth" not in header or "label" not in header:
         raise FerdataError(f"{path}: missing column 'pth' or 'label' (header {lines[0][1] if lines else ''!r})")
-    if len(set(header)) != len(header):
-        raise FerdataError(f"{path}: a column name appears twice in the header {header}")
+    if (twice := repeated_name(header)) is not None:
+        raise FerdataError(f"{path}: column {twice!r} appears twice in the header")
     column_path, column_label = header.index("pth"), header.index("label")
     entries = []
     for number, text in lines[1:]:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 from ferdata.labels import NUM_CLASSES
 from ferdata.sources.fer2013 import SourceRows
-from ferdata.sources.fields import ascii_decimal, ascii_int, shown
+from ferdata.sources.fields import ascii_coordinate, ascii_decimal, ascii_int, shown
 from ferdata.sources.listed import BadLines, Entry, read_lines, rows_from_entries
 
 LABEL_FILE = "label/label.lst"
-_MAX_COORDINATE = 1_000_000
 
 
 def is_expw(path: Path) -> bool:
@@ -25,7 +24,7 @@ def read_expw(root: Path, skip_bad: bool, min_confidence: float) -> SourceRows:
     for number, line in read_lines(label_file):
         where = f"{label_file} line {number}"
         fields = line.split()
-        coordinates = [ascii_int(v, -_MAX_COORDINATE, _MAX_COORDINATE, signed=True) for v in fields[2:6]]
+        coordinates = [ascii_coordinate(v) for v in fields[2:6]]
         confidence = ascii_decimal(fields[6]) if len(fields) == 8 else None
         if len(fields) != 8 or None in coordinates or confidence is None:
             bad.bad(

@@ -21,6 +21,7 @@ import pyarrow.csv as pa_csv
 from ferdata.errors import FerdataError, first_line
 from ferdata.labels import NUM_CLASSES
 from ferdata.outputs import atomic_file
+from ferdata.sources.fields import repeated_name
 from ferdata.sources.pixels import decode_pixel_column, describe_pixel_problem
 from ferdata.store import IMAGE_SIDE
 
@@ -123,10 +124,8 @@ def _read_table(path: Path) -> pa.Table:
             header_line = header.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
             # Names keep their own spacing: icml_face_data.csv's header is "emotion, Usage, pixels".
             names = [name.strip('"') for name in header_line.split(",")]
-            folded = [name.strip().lower() for name in names]
-            twice = sorted({name for name in folded if folded.count(name) > 1})
-            if twice:
-                raise FerdataError(f"{path}: column {twice[0]!r} appears twice in the header")
+            if (twice := repeated_name([name.strip().lower() for name in names])) is not None:
+                raise FerdataError(f"{path}: column {twice!r} appears twice in the header")
             options = pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False)
             try:
                 return pa_csv.read_csv(stream, read_options=_READ_OPTIONS, convert_options=options)
@@ -140,7 +139,7 @@ class _Capped(io.RawIOBase):
     """A stream that refuses to give more than `cap` bytes: a decompression bomb stops at the cap."""
 
     def __init__(self, stream: BinaryIO, cap: int, path: Path) -> None:
-        self.stream, self.left, self.path = stream, cap, path
+        self.stream, self.cap, self.left, self.path = stream, cap, cap, path
 
     def readable(self) -> bool:
         return True
@@ -149,7 +148,7 @@ class _Capped(io.RawIOBase):
         count = self.stream.readinto(buffer)
         self.left -= count
         if self.left < 0:
-            raise FerdataError(f"{self.path}: inflates to more than {MAX_INFLATED_BYTES:,} bytes; refusing to read on")
+            raise FerdataError(f"{self.path}: inflates to more than {self.cap:,} bytes; refusing to read on")
         return count
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ferdata.errors import FerdataError, first_line
+from ferdata.sources.fields import repeated_name
 
 # FER+ vote columns in file order, and the FER2013 label each maps to (-1: dropped).
 VOTE_COLUMNS: dict[str, int] = {
@@ -46,9 +47,8 @@ def read_ferplus(path: Path) -> FerPlusLabels:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (OSError, ValueError, csv.Error, pd.errors.ParserError) as exc:
         raise FerdataError(f"{path}: not a readable FER+ CSV ({first_line(exc)})") from None
-    twice = sorted({name for name in header if header.count(name) > 1})
-    if twice:
-        raise FerdataError(f"{path}: column {twice[0]!r} appears twice in the header")
+    if (twice := repeated_name(header)) is not None:
+        raise FerdataError(f"{path}: column {twice!r} appears twice in the header")
     missing = [c for c in ("Usage", *VOTE_COLUMNS) if c not in table.columns]
     if missing:
         raise FerdataError(

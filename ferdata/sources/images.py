@@ -72,8 +72,9 @@ _ALPHA = ("LA", "La", "PA", "RGBA", "RGBa")
 
 
 def eight_bit(image: Image.Image) -> Image.Image:
-    """An open image, upright and in an 8-bit mode (L or RGB) by the rule of this module's docstring."""
-    image = ImageOps.exif_transpose(image)
+    """An open image, upright and in an 8-bit mode (L or RGB) by the rule of this module's docstring; `image`
+    itself is turned upright (in place: no copy of an image that is upright already)."""
+    ImageOps.exif_transpose(image, in_place=True)
     if image.mode in _HIGH_DEPTH or image.mode == "F":
         values = np.asarray(image.convert("F") if image.mode.startswith("I;16") else image, dtype=np.float64)
         top = 65535.0 if image.mode != "F" else (255.0 if values.size and np.nanmax(values) > 1 else 1.0)
