@@ -34,7 +34,7 @@ browser:
 test: setup browser
 	ruff check .
 	ruff format --check .
-	python -m pytest -n auto
+	python -m pytest -n auto --dist loadfile
 
 bench: setup
 	python benchmarks/ingest.py

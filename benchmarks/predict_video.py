@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 
 from _measure import measure
-from ferdata.faces import FaceDetector
+from apps import predict as video
+from apps.faces import FaceDetector
+from apps.inference import FacePredictor
 from ferdata.synth import synthesize_scene
-from trainer import predict as video
-from trainer.inference import FacePredictor
 
 
 def write_clip(path: Path, frames: int) -> None:

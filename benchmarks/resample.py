@@ -18,12 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from _measure import measure
-from ferdata.params import BuildParams
 from ferdata.sources.fer2013_csv import read_fer2013_csv
 from ferdata.store import Split
 from ferdata.synth import synthesize
-from ferdata.variants.base import seed_of
-from ferdata.variants.registry import STEPS
+from ferdata.variants.base import NeighborParams, seed_of
+from ferdata.variants.registry import VariantParams, variant_steps
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013.csv.gz"
 FER_TRAIN_COUNTS = [3995, 436, 4097, 7215, 4830, 3171, 4965]
@@ -56,9 +55,8 @@ def imblearn_default(method: str, train: Split) -> list[int]:
 
 
 def ferdata_variant(method: str, backend: str, train: Split) -> list[int]:
-    params = BuildParams(neighbors={"backend": backend})
     rng = np.random.default_rng(0)
-    for step in STEPS[method](params):
+    for step in variant_steps(VariantParams(steps=[method]), NeighborParams(backend=backend)):
         train = step.fit_resample(train, rng)
     return train.class_counts()
 
@@ -70,7 +68,8 @@ def augmentation_rate(train: Split, n_images: int) -> float:
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
     subset = train.take(np.arange(n_images) % len(train))
-    step = STEPS["augment"](BuildParams(steps={"augment": {"mode": "multiply", "multiplier": 2.0}}))[0]
+    spec = VariantParams(steps=["augment"], augment={"mode": "multiply", "multiplier": 2.0})
+    (step,) = variant_steps(spec, NeighborParams())
     start = time.perf_counter()
     step.fit_resample(subset, np.random.default_rng(0))
     return n_images / (time.perf_counter() - start)

@@ -27,8 +27,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import measure
 from ferdata.labels import CLASS_NAMES
+from ferdata.recipe import PROFILES
 from ferdata.sources.images import read_rgb
-from trainer.config import PROFILES
 from trainer.models import build_model
 
 UPLOADS = 8

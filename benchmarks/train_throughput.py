@@ -13,8 +13,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from trainer.config import PROFILES
-from trainer.fit import _autocast, _layout, _optimizer, _training_view, pick_device
+from ferdata.device import pick_device
+from ferdata.recipe import PROFILES
+from trainer.forward import autocast, layout
+from trainer.loop import optimizer_for, training_view
 from trainer.models import build_model
 
 FER_TRAIN = 28709
@@ -42,14 +44,14 @@ def main() -> None:
     model = build_model(config.model, config.width, config.dropout, config.crop).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = _optimizer(model, config)
+    optimizer = optimizer_for(model, config)
     generator = torch.Generator(device=device).manual_seed(0)
     images = torch.randint(0, 256, (4096, 48, 48), dtype=torch.uint8, device=device)
     labels = torch.randint(0, 7, (4096,), device=device)
     host_images = images.cpu().numpy()
 
     def train_on(x: torch.Tensor, y: torch.Tensor) -> None:
-        with _autocast(device, config):
+        with autocast(device, config):
             logits = model(x)
         loss = torch.nn.functional.cross_entropy(logits.float(), y)
         optimizer.zero_grad(set_to_none=True)
@@ -58,7 +60,7 @@ def main() -> None:
 
     def on_device() -> None:
         batch = torch.randint(0, len(labels), (config.batch_size,), device=device, generator=generator)
-        train_on(*_training_view(images[batch], labels[batch], config, generator))
+        train_on(*training_view(images[batch], labels[batch], config, generator))
 
     def per_image_cpu() -> None:  # the baseline: augment each image on the CPU, then copy the batch over
         batch = np.random.randint(0, len(host_images), config.batch_size)
@@ -74,7 +76,7 @@ def main() -> None:
             crops += [c[:, ::-1] for c in crops[-5:]]
         x = torch.as_tensor(np.stack(crops)[:, None].copy(), device=device)
         n = 10 if config.ten_crop else 1
-        train_on(_layout(x[:: 10 // n], config), labels[torch.as_tensor(batch, device=device)].repeat_interleave(n))
+        train_on(layout(x[:: 10 // n], config), labels[torch.as_tensor(batch, device=device)].repeat_interleave(n))
 
     print(
         f"device: {device}; profile {args.profile}: {config.model} width {config.width}, batch {config.batch_size}, "

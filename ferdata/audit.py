@@ -10,7 +10,7 @@ from itertools import combinations
 
 import numpy as np
 
-from ferdata.params import AuditParams
+from ferdata.sections import AuditParams
 from ferdata.store import IMAGE_SIDE, Split
 
 
@@ -61,17 +61,8 @@ def audit_dataset(splits: dict[str, Split], params: AuditParams) -> dict:
     blank = std == 0
     near_constant = ~blank & (std < params.near_constant_std)
 
-    # Near duplicates: one representative per exact group, informative images only.
-    first_of_group = np.zeros(len(images), bool)
-    first_of_group[np.unique(exact, return_index=True)[1]] = True
-    candidates = np.flatnonzero(first_of_group & ~blank & ~near_constant)
-    near_groups = []
-    hashes = difference_hash(images[candidates])
-    for bucket in _members(hashes):
-        rows = candidates[bucket]
-        confirmed = rows[_correlation(images[rows], images[rows[0]]) >= params.near_duplicate_correlation]
-        if len(confirmed) > 1:
-            near_groups.append(_describe_group(confirmed, names, split_of, labels, ids))
+    near = _near_duplicates(images, exact, ~blank & ~near_constant, params.near_duplicate_correlation)
+    near_groups = [_describe_group(rows, names, split_of, labels, ids) for rows in near]
 
     train = names.index("train") if "train" in names else -1
     in_other = np.isin(exact, exact[split_of != train]) & (split_of == train)
@@ -97,6 +88,21 @@ def audit_dataset(splits: dict[str, Split], params: AuditParams) -> dict:
         "blank": ids[blank].tolist(),
         "near_constant": ids[near_constant].tolist(),
     }
+
+
+def _near_duplicates(images: np.ndarray, exact: np.ndarray, informative: np.ndarray, threshold: float) -> list:
+    """Rows of each near-duplicate group: one representative per exact group, informative images only, sharing
+    a dHash and correlating with the bucket's first image at `threshold` or more."""
+    first_of_group = np.zeros(len(images), bool)
+    first_of_group[np.unique(exact, return_index=True)[1]] = True
+    candidates = np.flatnonzero(first_of_group & informative)
+    groups = []
+    for bucket in _members(difference_hash(images[candidates])):
+        rows = candidates[bucket]
+        confirmed = rows[_correlation(images[rows], images[rows[0]]) >= threshold]
+        if len(confirmed) > 1:
+            groups.append(confirmed)
+    return groups
 
 
 def _members(keys: np.ndarray) -> list[np.ndarray]:

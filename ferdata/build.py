@@ -12,16 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ferdata.audit import rows_also_in
 from ferdata.card import file_sha256, library_versions, write_json
 from ferdata.errors import FerdataError, first_line
 from ferdata.labels import CLASS_NAMES
 from ferdata.outputs import atomic_dir, atomic_file, claim
-from ferdata.params import BuildParams
 from ferdata.plots import class_counts_chart, sample_grid
-from ferdata.store import ORIGIN_SEP, SPLITS, Split, load_dataset, save_split
+from ferdata.store import SPLITS, Split, concat, load_dataset, save_split
 from ferdata.variants.base import Step
-from ferdata.variants.registry import variant_steps
+from ferdata.variants.registry import steps_of
+from ferdata.variants.section import BuildParams
 
 KIND = "variant"
 
@@ -30,16 +29,14 @@ def build_variant(
     variant: str, data: Path, out: Path, params: BuildParams, seed: int, force: bool = False
 ) -> tuple[dict, dict]:
     """Write the variant to `out`; return its card and the seconds each step took."""
-    steps = variant_steps(variant, params)
-    spec = params.variants[variant]
+    steps = steps_of(variant, params.variants, params.neighbors)
     dataset = load_dataset(data)  # validates all three splits before anything runs
-    claim(out, KIND, [data, Path(spec.merge.data) if "merge" in spec.steps and spec.merge.data else None], force)
+    claim(out, KIND, [data, *(path for step in steps for path in step.inputs())], force)
     try:
-        train, history, timings, extras = run_steps(dataset["train"], steps, seed)
+        held_out = concat([dataset["val"], dataset["test"]])
+        train, history, timings, extras = run_steps(dataset["train"], steps, seed, held_out)
     except ValueError as exc:  # imbalanced-learn's word on data it cannot resample (one class, too few rows)
         raise FerdataError(f"{data / 'train.npz'}: variant {variant}: {first_line(exc)}") from None
-    _check_no_leak(train.origin, train.ids, dataset)
-    train, extras = _drop_brought_in_duplicates(train, dataset, extras)
     warnings = _class_loss_warnings(variant, steps, history, params.warn_class_loss)
     card = {
         "variant": variant,
@@ -75,16 +72,19 @@ def build_variant(
     return card, timings
 
 
-def run_steps(train: Split, steps: list[Step], seed: int) -> tuple[Split, list[dict], dict, dict]:
-    """Apply `steps` in order, each with its own seeded generator; returns the new split, the class counts
-    each step saw and made, the seconds each took, and what the steps report for the card."""
+def run_steps(
+    train: Split, steps: list[Step], seed: int, held_out: Split | None = None
+) -> tuple[Split, list[dict], dict, dict]:
+    """Apply `steps` in order, each with its own seeded generator, none allowed to use a `held_out` row;
+    returns the new split, the class counts each step saw and made, the seconds each took, and what the
+    steps report for the card."""
     history, timings, extras = [], {}, {}
     seeds = np.random.SeedSequence(seed).spawn(len(steps))
     for step, step_seed in zip(steps, seeds, strict=True):
         before = np.array(train.class_counts())
         ids_before = train.ids
         started = time.perf_counter()
-        train = step.fit_resample(train, np.random.default_rng(step_seed))
+        train = step.fit_resample(train, np.random.default_rng(step_seed), held_out)
         timings[step.name] = round(time.perf_counter() - started, 3)
         after = np.array(train.class_counts())
         new = ~np.isin(train.ids, ids_before)
@@ -102,30 +102,10 @@ def run_steps(train: Split, steps: list[Step], seed: int) -> tuple[Split, list[d
     return train, history, timings, extras
 
 
-def _drop_brought_in_duplicates(train: Split, dataset: dict, extras: dict) -> tuple[Split, dict]:
-    """Rows a step brought in from another source (new ids, no origin) must not repeat a val or test image."""
-    brought = ~np.isin(train.ids, dataset["train"].ids) & (train.origin == "")
-    if not brought.any():
-        return train, extras
-    held_out = np.concatenate([dataset["val"].images, dataset["test"].images])
-    clash = np.zeros(len(train), bool)
-    clash[brought] = rows_also_in(train.images[brought], held_out)
-    return train.take(~clash), extras | {"dropped_as_val_test_duplicates": train.ids[clash].tolist()}
-
-
-def _check_no_leak(origin: np.ndarray, ids: np.ndarray, dataset: dict) -> None:
-    """No training row may be, or descend from, a validation or test image."""
-    held_out = np.concatenate([dataset["val"].ids, dataset["test"].ids])
-    parents = np.array([p for o in origin[origin != ""] for p in o.split(ORIGIN_SEP)], dtype=str)
-    leaked = np.concatenate([ids[np.isin(ids, held_out)], parents[np.isin(parents, held_out)]])
-    if leaked.size:
-        raise FerdataError(f"training rows derive from held-out images, e.g. {leaked[0]}: refusing to write")
-
-
 def _class_loss_warnings(variant: str, steps: list, history: list[dict], threshold: float) -> list[str]:
     warnings = []
     for step, record in zip(steps, history, strict=True):
-        if not step.cleaning:
+        if step.kind != "cleaning":
             continue
         for label, (before, removed) in enumerate(zip(record["counts_before"], record["removed"], strict=True)):
             if before and removed / before >= threshold:

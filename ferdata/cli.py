@@ -12,15 +12,16 @@ from rich.table import Table
 
 from ferdata.audit import audit_dataset
 from ferdata.card import write_json
+from ferdata.config import describe, load_or_default
 from ferdata.errors import FerdataError, exit_on_error
 from ferdata.info import class_count_table
 from ferdata.labels import CLASS_NAMES
 from ferdata.outputs import claim_file
-from ferdata.params import Params, describe, load_params
+from ferdata.params import Params
 from ferdata.sources.fer2013_csv import write_fer2013_csv
 from ferdata.store import load_dataset
 from ferdata.synth import synthesize
-from ferdata.variants import STEP_HELP
+from ferdata.variants.registry import STEPS
 
 app = typer.Typer(
     help="Leak-free FER data preparation: ingest, audit, balance, augment and train.",
@@ -40,11 +41,7 @@ ForceFileOption = Annotated[bool, typer.Option("--force", help="replace an exist
 
 
 def _params(path: Path | None) -> Params:
-    if path is None:
-        path = Path("params.yaml")
-        if not path.exists():
-            return Params()
-    return load_params(path)
+    return load_or_default(Params, path)
 
 
 def _override(section, **values):
@@ -114,8 +111,9 @@ def ingest(
         test_fraction=test_fraction,
         format=source,
         min_face_confidence=min_face_confidence,
+        ferplus=str(ferplus) if ferplus else None,
     )
-    card = ingest_dataset(path, out, section, p.seed if seed is None else seed, ferplus, force)
+    card = ingest_dataset(path, out, section, p.seed if seed is None else seed, force)
     counts = ", ".join(f"{name} {sum(c)}" for name, c in card["counts"].items())
     console.print(f"wrote {out}: {counts}")
     for reason, count in card.get("skipped", {}).items():
@@ -141,9 +139,10 @@ def build(
     p = _params(params)
     if list_variants:
         for name, spec in p.build.variants.items():
-            console.print(f"{name:16} {' + '.join(spec.steps):22} {'; '.join(STEP_HELP[n] for n in spec.steps)}")
+            console.print(f"{name:16} {' + '.join(spec.steps):22} {'; '.join(STEPS[n].summary() for n in spec.steps)}")
             for section, values in spec.model_dump(exclude_unset=True, exclude={"steps"}).items():
                 console.print(escape(f"{'':16} {section}: {values}"))
+        console.print(_steps_table())
         return
     if variant is None:
         raise FerdataError("give --variant NAME (or --list to see them)")
@@ -155,6 +154,24 @@ def build(
     console.print(f"wrote {target}: train {sum(card['counts_before'])} -> {sum(card['counts_after'])} rows ({steps})")
     for warning in card["warnings"]:
         console.print(f"[bold red]WARNING:[/bold red] {escape(warning)}")
+
+
+def _steps_table() -> Table:
+    """Every step a variant can list, from the step classes: kind, what it does, its params and defaults."""
+    table = Table(title="steps (build.variants.<name>.steps; params under build.variants.<name>.<step>)")
+    for column in ("step", "kind", "what it does", "params [default]"):
+        table.add_column(column)
+    for name, step in STEPS.items():
+        if step.parts:
+            params = "those of " + ", ".join(part.name for part in step.parts)
+        else:
+            params = (
+                ", ".join(f"{key} [{value}]" for key, value in step.Params().model_dump().items())
+                if step.Params
+                else ""
+            )
+        table.add_row(name, step.kind, step.summary(), escape(params))
+    return table
 
 
 @app.command()
@@ -231,9 +248,9 @@ def predict(
 ) -> None:
     """Find the faces in photos or videos and predict their expressions: a table, JSON, annotated copies."""
     # Imported here: torch and OpenCV would slow every other command's start.
-    from ferdata.faces import FaceDetector
-    from trainer.inference import FacePredictor
-    from trainer.predict import predict_files
+    from apps.faces import FaceDetector
+    from apps.inference import FacePredictor
+    from apps.predict import predict_files
 
     predictor = FacePredictor(model, FaceDetector(max_side=detect_size) if detect else None, device, ten_crop)
     table = Table(title=f"expressions ({model})")
@@ -272,9 +289,9 @@ def serve(
     device: DeviceOption = "auto",
 ) -> None:
     """A local web page: upload a photo or use the webcam; see faces, expressions and probabilities."""
-    from ferdata.faces import FaceDetector
-    from trainer.inference import FacePredictor
-    from trainer.serve import serve as run_server
+    from apps.faces import FaceDetector
+    from apps.inference import FacePredictor
+    from apps.serve import serve as run_server
 
     predictor = FacePredictor(model, FaceDetector(max_side=detect_size), device, ten_crop)
     if host not in ("127.0.0.1", "localhost", "::1"):

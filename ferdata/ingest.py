@@ -10,8 +10,8 @@ from ferdata.card import library_versions, write_json
 from ferdata.errors import FerdataError
 from ferdata.labels import CLASS_NAMES
 from ferdata.outputs import atomic_dir, claim
-from ferdata.params import IngestParams
-from ferdata.sources.fer2013 import SourceRows
+from ferdata.sections import IngestParams
+from ferdata.sources.base import SourceRows
 from ferdata.sources.registry import read_source
 from ferdata.splits import carve
 from ferdata.store import SPLITS, Split, save_split
@@ -19,15 +19,14 @@ from ferdata.store import SPLITS, Split, save_split
 KIND = "dataset"
 
 
-def ingest(
-    path: Path, out: Path, params: IngestParams, seed: int, ferplus: Path | None = None, force: bool = False
-) -> dict:
+def ingest(path: Path, out: Path, params: IngestParams, seed: int, force: bool = False) -> dict:
     """Read `path`, split it and write `out/{train,val,test}.npz` and `out/card.json`; returns the card."""
+    ferplus = Path(params.ferplus) if params.ferplus else None
     for source in (path, ferplus):
         if source is not None and not source.exists():
             raise FerdataError(f"{source}: no such file or directory")
     claim(out, KIND, [path, ferplus], force)
-    dataset, rows = read_source(path, params, ferplus)
+    dataset, rows = read_source(path, params)
     splits, role_sources = assign_splits(rows, params, seed)
     dedupe = None
     if params.dedupe:
@@ -39,7 +38,7 @@ def ingest(
         "dataset": dataset,
         "source": rows.source,
         "seed": seed,
-        "params": params.model_dump(),
+        "params": params.model_dump(exclude={"ferplus"}),  # FER+ is recorded, with its hash, under "ferplus"
         "split_sources": role_sources,
         **rows.notes,
         "dedupe": dedupe,

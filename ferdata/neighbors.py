@@ -22,6 +22,8 @@ from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
+from ferdata.device import pick_device
+
 BACKENDS = ("sklearn", "torch", "pca")
 SKETCH_ABOVE = 16384
 _BLOCK_ROWS = 1024
@@ -57,7 +59,7 @@ class Neighbors(BaseEstimator):
         if self.backend == "sklearn":
             self.sklearn_ = NearestNeighbors(n_neighbors=self.n_neighbors, n_jobs=self.n_jobs).fit(X)
             return self
-        self.device_ = _device(self.device)
+        self.device_ = pick_device(self.device)
         self.data_ = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.device_)
         self.norms_ = (self.data_ * self.data_).sum(1)
         self.pixels_ = self.device_.type == "cpu" and _are_pixels(self.data_)
@@ -118,12 +120,6 @@ class Neighbors(BaseEstimator):
         values = distances.ravel() if mode == "distance" else np.ones(indices.size)
         rows = np.repeat(np.arange(len(indices)), k)
         return sparse.csr_matrix((values, (rows, indices.ravel())), shape=(len(indices), self.n_samples_fit_))
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _nearest(

@@ -5,13 +5,18 @@ from pathlib import Path
 
 from ferdata.audit import audit_dataset
 from ferdata.card import write_json
-from ferdata.params import load_params
+from ferdata.config import StageParams, load
+from ferdata.sections import AuditParams
 from ferdata.store import load_dataset
 from pipelines.timings import timed
 
 
+class AuditStage(StageParams):
+    audit: AuditParams = AuditParams()
+
+
 def main(dataset: str, out: str) -> None:
-    params = load_params(Path("params.yaml"))
+    params = load(AuditStage)
     with timed("audit"):
         write_json(Path(out), audit_dataset(load_dataset(Path(dataset)), params.audit))
 

@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 from ferdata.build import build_variant
-from ferdata.params import load_params
+from ferdata.config import load
+from ferdata.variants.section import BuildStageParams
 from pipelines.timings import timed
 
 
 def main(variant: str) -> None:
-    params = load_params(Path("params.yaml"))
+    params = load(BuildStageParams)
     build = params.build
     with timed(f"build@{variant}") as record:
         _, record["steps"] = build_variant(variant, Path(build.data), Path(build.out) / variant, build, params.seed)

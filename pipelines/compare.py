@@ -7,13 +7,25 @@ import json
 import sys
 from pathlib import Path
 
-from ferdata.params import load_params
+from pydantic import BaseModel
+
+from apps.compare import compare, write_comparison
+from ferdata.config import StageParams, load
+from ferdata.sections import CompareParams
 from pipelines.timings import timed
-from trainer.compare import compare, write_comparison
+
+
+class _Trained(BaseModel):
+    pipeline: list[str]  # checked against build.variants by the build stages, whose outputs this stage reads
+
+
+class CompareStage(StageParams):
+    build: _Trained
+    compare: CompareParams = CompareParams()
 
 
 def main(models: str, dataset: str, leakdemo: str, out: str) -> None:
-    params = load_params(Path("params.yaml"))
+    params = load(CompareStage)
     with timed("compare"):
         leak = json.loads(Path(leakdemo).read_text())
         report = compare(params.build.pipeline, Path(models), params.compare.ensembles, Path(dataset), leak)

@@ -6,13 +6,18 @@ Usage: python -m pipelines.ingest SOURCE OUT_DIR
 import sys
 from pathlib import Path
 
+from ferdata.config import StageParams, load
 from ferdata.ingest import ingest
-from ferdata.params import load_params
+from ferdata.sections import IngestParams
 from pipelines.timings import timed
 
 
+class IngestStage(StageParams):
+    ingest: IngestParams = IngestParams()
+
+
 def main(source: str, out: str) -> None:
-    params = load_params(Path("params.yaml"))
+    params = load(IngestStage)
     with timed("ingest"):
         ingest(Path(source), Path(out), params.ingest, params.seed)
 

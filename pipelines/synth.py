@@ -3,14 +3,19 @@
 import sys
 from pathlib import Path
 
-from ferdata.params import load_params
+from ferdata.config import StageParams, load
+from ferdata.sections import SynthParams
 from ferdata.sources.fer2013_csv import write_fer2013_csv
 from ferdata.synth import synthesize
 from pipelines.timings import timed
 
 
+class SynthStage(StageParams):
+    synth: SynthParams = SynthParams()
+
+
 def main(out: str) -> None:
-    params = load_params(Path("params.yaml"))
+    params = load(SynthStage)
     with timed("synth"):
         write_fer2013_csv(Path(out), *synthesize(params.synth.rows, params.seed))
 

@@ -7,16 +7,16 @@ Usage: python -m pipelines.train DATA_DIR OUT_DIR   (e.g. data/variants/smote mo
 import sys
 from pathlib import Path
 
-from ferdata.params import load_params
+from ferdata.config import load
+from ferdata.recipe import TrainingParams
 from pipelines.timings import timed
-from trainer.fit import fit, recipe
+from trainer.loop import fit
 
 
 def main(data: str, out: str) -> None:
-    params = load_params(Path("params.yaml"))
-    config = recipe(params.profile, params.train)
+    params = load(TrainingParams)
     with timed(f"train@{Path(out).name}") as record:
-        metrics = fit(Path(data), Path(out), config, params.seed)
+        metrics = fit(Path(data), Path(out), params.recipe(), params.seed)
         record["images_per_epoch"] = metrics["train_rows"]
         record["epochs"] = metrics["epochs_run"]
 

@@ -7,7 +7,6 @@ The command line runs in-process (the real `ferdata.cli.main`, argv and all) so 
 exit status of a real process is checked by test_errors_exit_1_in_a_real_process.
 """
 
-import contextlib
 import gzip
 import io
 import os
@@ -22,8 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli
-from ferdata.cli import main
+from conftest import run_cli, run_in_process
 from ferdata.labels import CLASS_NAMES
 from ferdata.outputs import write_marker
 from ferdata.sources.fer2013_csv import format_fer2013_csv
@@ -38,21 +36,6 @@ RNG = np.random.default_rng(3)
 class Case:
     build: Callable[[Path], list]  # writes the inputs under a folder, returns the command's arguments
     expect: tuple[str, ...]  # what the one line must say (file, row or line, reason)
-
-
-def run_in_process(args: list, cwd: Path) -> tuple[int, str]:
-    """`ferdata ARGS` through the real entry point, in this process: (exit status, stderr)."""
-    stderr, stdout = io.StringIO(), io.StringIO()
-    old_argv, old_cwd = sys.argv, Path.cwd()
-    sys.argv = ["ferdata", *map(str, args)]
-    os.chdir(cwd)
-    try:
-        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout), pytest.raises(SystemExit) as exit:
-            main()
-    finally:
-        sys.argv = old_argv
-        os.chdir(old_cwd)
-    return exit.value.code, stderr.getvalue()
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:

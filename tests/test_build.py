@@ -1,14 +1,18 @@
 import json
+import re
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from conftest import run_cli
-from ferdata.build import _check_no_leak, build_variant
+from conftest import REPO_PARAMS, run_cli
+from ferdata.build import build_variant
 from ferdata.errors import FerdataError
-from ferdata.params import BuildParams, VariantParams
-from ferdata.store import load_dataset, load_split
+from ferdata.params import load_params
+from ferdata.store import Split, concat, load_dataset
+from ferdata.variants.base import Step
+from ferdata.variants.registry import VariantParams
+from ferdata.variants.section import BuildParams
 
 
 def _params_file(tmp_path, ingested, extra: str = "") -> None:
@@ -22,7 +26,7 @@ def _params_file(tmp_path, ingested, extra: str = "") -> None:
 @pytest.mark.parametrize(
     ("args", "extra", "message"),
     [
-        (["--variant", "smoot"], "", "unknown variant 'smoot' (known: none, class_weight, ros,"),
+        (["--variant", "smoot"], "", "unknown variant 'smoot' (known: adasyn, augment, class_weight, enn, none, ros,"),
         (
             ["--variant", "x"],
             "  variants:\n    x: {steps: [smote], smote: {k_neighbours: 3}}\n  pipeline: [x]\n",
@@ -31,7 +35,7 @@ def _params_file(tmp_path, ingested, extra: str = "") -> None:
         (
             ["--variant", "x"],
             "  variants:\n    x: {steps: [smote, smoot]}\n  pipeline: [x]\n",
-            "build.variants.x: unknown step 'smoot' (known: none,",
+            "build.variants.x: unknown step 'smoot' (known: adasyn, augment,",
         ),
         (
             ["--variant", "x"],
@@ -55,13 +59,15 @@ def test_bad_builds_fail_in_one_line_and_write_nothing(tmp_path, ingested, args,
     assert not (tmp_path / "variants").exists()
 
 
-def test_list_shows_every_variant_with_its_steps(tmp_path, ingested):
-    _params_file(tmp_path, ingested)
-    result = run_cli("build", "--list", cwd=tmp_path)
+def test_list_shows_every_variant_with_its_steps_and_every_step(tmp_path):
+    result = run_cli("build", "--list", "--params", REPO_PARAMS, cwd=tmp_path)
     assert result.returncode == 0
-    for variant in BuildParams().variants:
-        assert variant in result.stdout
+    for variant in load_params(REPO_PARAMS).build.variants:
+        assert re.search(rf"^{re.escape(variant)} ", result.stdout, re.MULTILINE)
     assert "smote + augment" in result.stdout
+    # the steps table: each step with its kind and its params' defaults
+    assert re.search(r"smotetomek +│ combined +│ SMOTE, then remove Tomek links", result.stdout)
+    assert re.search(r"enn +│ cleaning .*│ sampling_strategy \[all\], n_neighbors", result.stdout)
 
 
 def test_cli_build_writes_the_card_and_warns_loudly(tmp_path, ingested):
@@ -106,10 +112,19 @@ def test_a_variant_sets_its_own_step_params(tmp_path, ingested):
         VariantParams(steps=["ros", "ros"])
 
 
+class _CopiesATestImage(Step):
+    """A broken step: adds a copy of a held-out image, naming it as its parent."""
+
+    name = "copies_test"
+    kind = "over"
+
+    def _fit_resample(self, train: Split, rng: np.random.Generator) -> Split:
+        test = self.held_out.take(np.array([0]))
+        return concat([train, Split(test.images, test.labels, np.array(["copy:0"]), test.ids)])
+
+
 def test_a_row_derived_from_a_held_out_image_is_refused(ingested):
     dataset = load_dataset(ingested)
-    test_id = dataset["test"].ids[0]
-    with pytest.raises(FerdataError, match=f"derive from held-out images, e.g. {test_id}"):
-        _check_no_leak(np.array(["", f"x|{test_id}"]), np.array(["a", "b"]), dataset)
-    train = load_split(ingested / "train.npz")
-    _check_no_leak(train.origin, train.ids, dataset)  # the real thing passes
+    held_out = concat([dataset["val"], dataset["test"]])
+    with pytest.raises(FerdataError, match=f"derive from held-out images, e.g. {held_out.ids[0]}"):
+        _CopiesATestImage().fit_resample(dataset["train"], np.random.default_rng(0), held_out)

@@ -3,7 +3,7 @@ import pytest
 
 from ferdata.errors import FerdataError
 from ferdata.ingest import ingest
-from ferdata.params import IngestParams
+from ferdata.sections import IngestParams
 from ferdata.sources.fer2013_csv import write_fer2013_csv
 from ferdata.sources.ferplus import VOTE_COLUMNS, read_ferplus
 
@@ -46,7 +46,7 @@ def _fer_and_plus(tmp_path, faces, plus_usage=None):
 
 def test_ingest_relabels_and_counts_what_moved(tmp_path, faces):
     fer, plus = _fer_and_plus(tmp_path, faces)
-    card = ingest(fer, tmp_path / "out", IngestParams(), seed=0, ferplus=plus)
+    card = ingest(fer, tmp_path / "out", IngestParams(ferplus=str(plus)), seed=0)
     n = len(faces[1])
     dropped = len(range(0, n, 10))
     assert card["ferplus"]["dropped"] == dropped
@@ -61,11 +61,11 @@ def test_row_count_and_usage_must_agree(tmp_path, faces):
     fer, plus = _fer_and_plus(tmp_path, faces)
     plus.write_text("\n".join(plus.read_text().splitlines()[:-1]) + "\n")
     with pytest.raises(FerdataError, match=f"{len(faces[1]) - 1} rows but .* has {len(faces[1])}"):
-        ingest(fer, tmp_path / "out", IngestParams(), seed=0, ferplus=plus)
+        ingest(fer, tmp_path / "out", IngestParams(ferplus=str(plus)), seed=0)
     shifted = np.roll(faces[2], 1)
     fer, plus = _fer_and_plus(tmp_path, faces, plus_usage=shifted)
     with pytest.raises(FerdataError, match="has Usage"):
-        ingest(fer, tmp_path / "out", IngestParams(), seed=0, ferplus=plus)
+        ingest(fer, tmp_path / "out", IngestParams(ferplus=str(plus)), seed=0)
     assert not (tmp_path / "out").exists()
 
 

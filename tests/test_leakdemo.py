@@ -5,9 +5,9 @@ import pytest
 
 from ferdata.build import build_variant
 from ferdata.leakdemo import leaky_dataset, nearest_neighbour_top1, rows_sharing_a_source
-from ferdata.params import BuildParams
 from ferdata.store import SPLITS, Split, load_dataset
-from ferdata.variants.registry import variant_steps
+from ferdata.variants.registry import steps_of
+from ferdata.variants.section import BuildParams
 
 
 def _split(ids: list[str], origin: list[str]) -> Split:
@@ -26,7 +26,7 @@ def test_rows_sharing_a_source_follow_ids_and_parents():
 def test_resampling_before_splitting_leaks_and_after_does_not(variant, ingested, tmp_path):
     params = BuildParams()
     dataset = load_dataset(ingested)
-    leaky = leaky_dataset(dataset, variant_steps(variant, params), seed=0)
+    leaky = leaky_dataset(dataset, steps_of(variant, params.variants, params.neighbors), seed=0)
     pooled = sum(len(dataset[name]) for name in SPLITS)
     assert sum(len(leaky[name]) for name in SPLITS) > pooled  # the pool was resampled, then split
     share = len(leaky["test"]) / sum(len(leaky[name]) for name in SPLITS)

@@ -5,8 +5,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ferdata.sections import IngestParams
 from ferdata.sources.fer2013_csv import N_PIXELS, USAGES, format_fer2013_csv, read_fer2013_csv
-from ferdata.sources.rafdb import RAFDB_TO_FER, read_rafdb
+from ferdata.sources.rafdb import RAFDB_TO_FER, RafDb
 from ferdata.synth import synthesize
 
 _FACES = synthesize(70, seed=9)
@@ -95,7 +96,8 @@ def test_rafdb_label_lines_agree_with_the_reference(tmp_path_factory, lines):
     root = tmp_path_factory.mktemp("rafdb")
     (root / "EmoLabel").mkdir()
     (root / "EmoLabel" / "list_patition_label.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    rows = read_rafdb(root, skip_bad=True)  # no image exists: every well-formed line counts as unreadable
+    # No image exists: every well-formed line counts as unreadable.
+    rows = RafDb().read(root, IngestParams(skip_bad=True))
     kinds = [_reference_rafdb(line) for line in lines if line.strip()]
     counted = dict(rows.notes["skipped"])
     assert counted.pop("unreadable_image", 0) == kinds.count("ok")

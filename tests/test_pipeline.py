@@ -14,9 +14,9 @@ import psutil
 import pytest
 import yaml
 
+from apps.compare import compare, compare_markdown, write_comparison
 from ferdata.errors import FerdataError
 from ferdata.outputs import MARKER
-from trainer.compare import compare, compare_markdown, write_comparison
 from trainer.workdir import WORK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,11 +62,11 @@ def project(tmp_path_factory) -> Path:
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, project / name)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["synth"]["rows"] = 420
+    params["synth"]["rows"] = 280
     params["build"]["pipeline"] = VARIANTS
     params["leakdemo"] = {"enabled": True, "variant": "ros"}
     params["compare"] = {"ensembles": {"rus+ros": VARIANTS}}
-    params["train"] = {"epochs": 3}
+    params["train"] = {"epochs": 2}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)

@@ -8,15 +8,15 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import run_cli
+from apps.annotate import CLASS_COLOURS
+from apps.faces import FaceDetector, crop_faces, to_gray
+from apps.inference import FacePredictor
+from conftest import run_cli, run_in_process
 from ferdata.errors import FerdataError
-from ferdata.faces import FaceDetector, crop_faces, to_gray
 from ferdata.labels import CLASS_NAMES
 from ferdata.store import load_dataset
 from ferdata.synth import synthesize_scene
-from trainer.annotate import CLASS_COLOURS
-from trainer.fit import logits_of
-from trainer.inference import FacePredictor
+from trainer.forward import logits_of
 from trainer.metrics import softmax
 
 SCENE_LABELS = [3, 5, 0]  # happy, surprise, angry; seed 0 draws three faces the cascade finds
@@ -120,22 +120,24 @@ def test_predict_errors_name_the_file_and_write_nothing(checkpoint, tmp_path):
     Image.fromarray(np.zeros((60, 60, 3), np.uint8)).save(photos / "a.png")
     (photos / "b.png").write_bytes(b"this is text, not a PNG")
     out = tmp_path / "out"
-    result = run_cli("predict", photos, "--model", checkpoint, "--out", out, "--device", "cpu")
-    assert result.returncode == 1
-    assert f"{photos / 'b.png'}: not a readable image" in result.stderr and len(result.stderr.splitlines()) == 1
+    status, stderr = run_in_process(
+        ["predict", photos, "--model", checkpoint, "--out", out, "--device", "cpu"], tmp_path
+    )
+    assert status == 1
+    assert f"{photos / 'b.png'}: not a readable image" in stderr and len(stderr.splitlines()) == 1
     assert not out.exists()  # a.png was scored, but nothing is written unless every input is
 
     (tmp_path / "clip.mp4").write_bytes(b"\x00" * 100)
-    result = run_cli("predict", tmp_path / "clip.mp4", "--model", checkpoint, "--out", out, "--device", "cpu")
-    assert result.returncode == 1 and "clip.mp4: not a readable video" in result.stderr
+    status, stderr = run_in_process(["predict", tmp_path / "clip.mp4", "--model", checkpoint, "--out", out], tmp_path)
+    assert status == 1 and "clip.mp4: not a readable video" in stderr
 
-    result = run_cli("predict", photos / "a.png", "--model", tmp_path / "missing.pt", "--out", out)
-    assert result.returncode == 1 and "missing.pt: no such checkpoint" in result.stderr
+    status, stderr = run_in_process(["predict", photos / "a.png", "--model", tmp_path / "missing.pt"], tmp_path)
+    assert status == 1 and "missing.pt: no such checkpoint" in stderr
 
     state = torch.load(checkpoint, weights_only=False)
     eight = [*CLASS_NAMES, "contempt"]
     torch.save(state | {"class_names": eight}, tmp_path / "eight.pt")
     with pytest.raises(FerdataError, match=r"eight.pt: a model for 8 classes \(angry, .*, contempt\); ferdata needs"):
         FacePredictor(tmp_path / "eight.pt", None, "cpu")
-    result = run_cli("predict", tmp_path / "notes.doc", "--model", checkpoint)
-    assert result.returncode == 1 and "notes.doc: no such file or folder" in result.stderr
+    status, stderr = run_in_process(["predict", tmp_path / "notes.doc", "--model", checkpoint], tmp_path)
+    assert status == 1 and "notes.doc: no such file or folder" in stderr

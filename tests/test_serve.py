@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from apps.faces import FaceDetector
+from apps.inference import FacePredictor
+from apps.serve import DECODE_SIDE, create_app
 from conftest import run_cli
-from ferdata.faces import FaceDetector
 from ferdata.synth import synthesize_scene
 from test_predict import SCENE_LABELS
-from trainer.inference import FacePredictor
-from trainer.serve import DECODE_SIDE, create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 # CI installs Chromium and sets this, so the browser test fails there rather than skipping.

@@ -41,9 +41,10 @@ def test_seeded_and_imbalanced_like_fer2013():
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_learnable_but_not_trivial():
     images, labels, usage = synthesize(3500, seed=0)
-    pixels = images.reshape(len(images), -1).astype(np.float32)
+    # 2x2 area averages: the same faces at a quarter of the features, so the fit takes a second, not ten.
+    pixels = images.reshape(-1, 24, 2, 24, 2).mean(axis=(2, 4)).reshape(len(images), -1).astype(np.float32)
     train, test = usage == "Training", usage == "PublicTest"
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=200))
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=1000))
     model.fit(pixels[train], labels[train])
     accuracy = model.score(pixels[test], labels[test])
     majority = np.bincount(labels[test]).max() / test.sum()

@@ -1,86 +1,100 @@
-"""One generic battery that every registered variant passes (in the spirit of imblearn's estimator checks):
-contract, untouched val/test, provenance, determinism and the class counts each variant promises."""
+"""The generic battery (in the spirit of imbalanced-learn's estimator checks): every registered step is checked
+by what its kind promises, every variant in params.yaml and a user-defined one by the variant contract."""
 
 import numpy as np
 import pytest
 
+from conftest import REPO_PARAMS
 from ferdata.build import build_variant
-from ferdata.params import BuildParams, VariantParams
-from ferdata.store import ORIGIN_SEP, load_dataset, load_split
-from ferdata.variants import STEP_HELP
-from ferdata.variants.registry import STEPS
+from ferdata.params import load_params
+from ferdata.store import ORIGIN_SEP, Split, concat, load_dataset, load_split, save_split
+from ferdata.variants import checks
+from ferdata.variants.registry import STEPS, VariantParams
+from ferdata.variants.section import BuildParams
 
-PARAMS = BuildParams()
 OUTPUT_FILES = ("train.npz", "val.npz", "test.npz", "card.json", "card.md", "class_counts.png", "samples.png")
+REPO_VARIANTS = load_params(REPO_PARAMS).build.variants
+USER_VARIANT = VariantParams(steps=["ros", "tomek", "augment"], augment={"mode": "multiply", "multiplier": 1.5})
 
 
-def _promise(variant: str, before: np.ndarray, after: np.ndarray) -> bool:
-    """The class counts a variant promises, from the counts before it."""
-    largest, smallest = before.max(), before.min()
-    promises = {
-        "none": lambda: (after == before).all(),
-        "class_weight": lambda: (after == before).all(),
-        "ros": lambda: (after == largest).all(),
-        "smote": lambda: (after == largest).all(),
-        "augment": lambda: (after == largest).all(),
-        "rus": lambda: (after == smallest).all(),
-        "adasyn": lambda: (after >= before).all() and after.sum() > before.sum(),
-        "smotetomek": lambda: (after <= largest).all() and after.sum() > 0.9 * 7 * largest,
-        "smoteenn": lambda: (after <= largest).all() and after.sum() < 7 * largest,
-        "smote_augment": lambda: (after == 2 * largest).all(),
-    }
-    return promises[variant]()
+@pytest.fixture(scope="module")
+def splits(ingested):
+    dataset = load_dataset(ingested)
+    return dataset["train"], concat([dataset["val"], dataset["test"]])
+
+
+@pytest.fixture(scope="module")
+def other_source(ingested, tmp_path_factory):
+    """A second ingested training split for merge: fresh ids, one row a copy of a test image."""
+    root = tmp_path_factory.mktemp("other")
+    test = load_dataset(ingested)["test"]
+    images = np.random.default_rng(5).integers(0, 256, (20, 48, 48), dtype=np.uint8)
+    images[0] = test.images[0]
+    save_split(
+        Split.from_source(images, np.arange(20) % 7, np.array([f"other:{i}" for i in range(20)])), root / "train.npz"
+    )
+    return root
+
+
+def _params_for(step: str, other_source) -> object:
+    return STEPS[step].Params(data=str(other_source)) if step == "merge" else None
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_every_step_keeps_what_its_kind_promises(step, splits, other_source):
+    train, held_out = splits
+    out = checks.check_step(STEPS[step], train, held_out, _params_for(step, other_source))
+    checks.check_balance(STEPS[step], train, out)
+
+
+@pytest.mark.parametrize(
+    "step", [name for name, s in STEPS.items() if s.Params and "sampling_strategy" in s.Params.model_fields]
+)
+def test_a_strategy_naming_classes_leaves_the_others_untouched(step, splits):
+    checks.check_named_classes_untouched(STEPS[step], *splits)
+
+
+def test_a_broken_step_fails_the_battery(splits):
+    """The battery can fail: an 'over' step that drops a row is caught."""
+    from ferdata.variants.base import Step
+
+    class DropsARow(Step):
+        name, kind = "drops_a_row", "over"
+
+        def _fit_resample(self, train, rng):
+            return train.take(np.arange(1, len(train)))
+
+    with pytest.raises(AssertionError, match="a class shrank"):
+        checks.check_step(DropsARow, *splits)
 
 
 @pytest.fixture(scope="module")
 def built(ingested, tmp_path_factory):
-    """Every default variant built twice from the same input with one seed."""
+    """Every variant of params.yaml and a user-defined one, built once."""
     root = tmp_path_factory.mktemp("variants")
-    cards = {}
-    for variant in PARAMS.variants:
-        for run in ("a", "b"):
-            cards[variant], _ = build_variant(variant, ingested, root / run / variant, PARAMS, seed=11)
-    return root, cards
+    params = BuildParams(variants={**REPO_VARIANTS, "user": USER_VARIANT})
+    for variant in params.variants:
+        build_variant(variant, ingested, root / variant, params, seed=11)
+    return root, params
 
 
-@pytest.mark.parametrize("variant", list(PARAMS.variants))
-def test_every_variant_passes_the_battery(variant, built, ingested):
-    root, cards = built
-    out = root / "a" / variant
-    source = load_dataset(ingested)
-    train = load_split(out / "train.npz")  # shapes, uint8, labels in range: the store contract
+@pytest.mark.parametrize("variant", [*REPO_VARIANTS, "user"])
+def test_every_variant_keeps_the_variant_contract(variant, built, ingested):
+    root, _ = built
+    checks.check_variant(root / variant, ingested)
 
-    # val and test are the input files, byte for byte
-    for name in ("val", "test"):
-        assert (out / f"{name}.npz").read_bytes() == (ingested / f"{name}.npz").read_bytes()
 
-    # provenance: kept rows are unchanged source rows; new rows name their parents, all training rows
-    source_ids = source["train"].ids
-    kept = np.isin(train.ids, source_ids)
-    position = {row_id: i for i, row_id in enumerate(source_ids)}
-    kept_rows = np.array([position[i] for i in train.ids[kept]], dtype=int)
-    np.testing.assert_array_equal(train.images[kept], source["train"].images[kept_rows])
-    np.testing.assert_array_equal(train.labels[kept], source["train"].labels[kept_rows])
-    assert (train.origin[kept] == "").all() and (train.origin[~kept] != "").all()
-    assert len(set(train.ids.tolist())) == len(train)
-    parents = [p for o in train.origin[~kept] for p in o.split(ORIGIN_SEP)]
-    assert set(parents) <= set(source_ids.tolist())
-    held_out = set(source["val"].ids.tolist()) | set(source["test"].ids.tolist())
-    assert not held_out & (set(parents) | set(train.ids.tolist()))
-
-    # one seed, the same bytes
+def test_one_seed_writes_the_same_bytes(built, ingested, tmp_path):
+    root, params = built
+    build_variant("smote_augment", ingested, tmp_path / "again", params, seed=11)
     for name in OUTPUT_FILES:
-        assert (out / name).read_bytes() == (root / "b" / variant / name).read_bytes(), name
-
-    before, after = np.array(cards[variant]["counts_before"]), np.array(train.class_counts())
-    assert before.tolist() == source["train"].class_counts()
-    assert _promise(variant, before, after), (before, after)
+        assert (tmp_path / "again" / name).read_bytes() == (root / "smote_augment" / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("variant", ["smote", "adasyn", "smotetomek", "smote_augment"])
 def test_interpolated_rows_lie_between_their_recorded_parents(variant, built, ingested):
     root, _ = built
-    train = load_split(root / "a" / variant / "train.npz")
+    train = load_split(root / variant / "train.npz")
     source = load_dataset(ingested)["train"]
     position = {row_id: i for i, row_id in enumerate(source.ids)}
     made = np.char.startswith(train.ids, ("smote:", "adasyn:")[variant == "adasyn"])
@@ -100,7 +114,7 @@ def test_interpolated_rows_lie_between_their_recorded_parents(variant, built, in
 
 def test_augmented_rows_copy_their_parent_label(built, ingested):
     root, _ = built
-    train = load_split(root / "a" / "augment" / "train.npz")
+    train = load_split(root / "augment" / "train.npz")
     source = load_dataset(ingested)["train"]
     position = {row_id: i for i, row_id in enumerate(source.ids)}
     made = np.char.startswith(train.ids, "augment:")
@@ -109,14 +123,7 @@ def test_augmented_rows_copy_their_parent_label(built, ingested):
     assert (train.images[made] != source.images[parents]).any(axis=(1, 2)).mean() > 0.9
 
 
-def test_the_registry_builds_every_named_step():
-    assert list(STEPS) == list(STEP_HELP)
-
-
-@pytest.mark.parametrize("step", sorted(set(STEPS) - {"merge"}))  # merge needs a second dataset: test_more_sources
-def test_every_step_alone_keeps_the_contract(step, ingested, tmp_path):
-    params = BuildParams(variants={"only": VariantParams(steps=[step])}, pipeline=["only"])
-    card, _ = build_variant("only", ingested, tmp_path / step, params, seed=0)
-    train = load_split(tmp_path / step / "train.npz")
-    assert train.class_counts() == card["counts_after"]
-    assert card["steps"] == [s.name for s in STEPS[step](params.variants["only"], params.neighbors)]
+def test_smote_augment_doubles_the_balanced_classes(built, ingested):
+    counts = load_split(built[0] / "smote_augment" / "train.npz").class_counts()
+    largest = max(load_dataset(ingested)["train"].class_counts())
+    assert counts == [2 * largest] * 7

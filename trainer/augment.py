@@ -11,34 +11,8 @@ import math
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
 
-
-class AugmentConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    scale: tuple[float, float] = (0.8, 1.2)
-    ratio: tuple[float, float] = (3 / 4, 4 / 3)
-    translate: float = Field(0.2, ge=0, le=1)
-    translate_p: float = Field(0.5, ge=0, le=1)
-    hflip_p: float = Field(0.5, ge=0, le=1)
-    rotate: float = Field(10.0, ge=0, le=180)
-    rotate_p: float = Field(0.5, ge=0, le=1)
-    erase_p: float = Field(0.5, ge=0, le=1)
-    erase_scale: tuple[float, float] = (0.02, 0.33)
-    erase_ratio: tuple[float, float] = (0.3, 3.3)
-
-    def scaled(self, strength: float) -> "AugmentConfig":
-        """The same recipe `strength` times as strong (0: no zoom, shift, rotation or erasing; 1: as is)."""
-        return self.model_copy(
-            update={
-                "scale": (1 - (1 - self.scale[0]) * strength, 1 + (self.scale[1] - 1) * strength),
-                "ratio": (self.ratio[0] ** strength, self.ratio[1] ** strength),
-                "translate": min(1.0, self.translate * strength),
-                "rotate": min(180.0, self.rotate * strength),
-                "erase_p": min(1.0, self.erase_p * strength),
-            }
-        )
+from ferdata.recipe import AugmentConfig
 
 
 def warp(images: torch.Tensor, config: AugmentConfig, generator: torch.Generator) -> torch.Tensor:

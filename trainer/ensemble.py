@@ -1,18 +1,21 @@
 """Average the softmax of several checkpoints (e.g. the ros, smote and smotetomek models) and score it.
 
-python -m trainer.ensemble --checkpoints models/ros/best.pt models/smote/best.pt --data DIR --out FILE
+python -m trainer.ensemble --checkpoints models/ros/best.pt --checkpoints models/smote/best.pt --data DIR --out FILE
 """
 
-import argparse
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+import typer
 
 from ferdata.card import write_json
-from ferdata.errors import FerdataError, exit_on_error
-from trainer.evaluate import load_checkpoint, split_logits
-from trainer.fit import pick_device
+from ferdata.device import pick_device
+from ferdata.errors import FerdataError
+from trainer.checkpoint import load_checkpoint
+from trainer.evaluate import split_logits
 from trainer.metrics import scores, softmax
+from trainer.options import DataOption, DeviceOption, command_line, run
 
 
 def ensemble(checkpoints: list[Path], data: Path, device_name: str = "auto") -> dict:
@@ -36,18 +39,21 @@ def ensemble(checkpoints: list[Path], data: Path, device_name: str = "auto") -> 
     return metrics
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m trainer.ensemble", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoints", type=Path, nargs="+", required=True)
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--device", default="auto")
-    args = parser.parse_args(argv)
-    with exit_on_error("trainer"):
-        metrics = ensemble(args.checkpoints, args.data, args.device)
-        write_json(args.out, metrics)
-    print(f"ensemble of {len(args.checkpoints)}: test top-1 {metrics['test']['top1']:.4f} -> {args.out}")
+app = command_line(__doc__.split("\n\n")[0])
+
+
+@app.command()
+def score(
+    checkpoints: Annotated[list[Path], typer.Option(help="a member checkpoint (repeat for each)")],
+    data: DataOption,
+    out: Annotated[Path, typer.Option(help="metrics file to write")],
+    device: DeviceOption = "auto",
+) -> None:
+    """Score the mean softmax of CHECKPOINTS on DATA's val and test splits."""
+    metrics = ensemble(checkpoints, data, device)
+    write_json(out, metrics)
+    print(f"ensemble of {len(checkpoints)}: test top-1 {metrics['test']['top1']:.4f} -> {out}")
 
 
 if __name__ == "__main__":
-    main()
+    run(app)

@@ -1,46 +1,25 @@
 """Score a checkpoint on a dataset's val and test splits, with or without ten-crop averaging.
 
-python -m trainer.evaluate --checkpoint models/smote/best.pt --data data/variants/smote [--ten-crop|--no-ten-crop]
+python -m trainer.evaluate --checkpoint models/smote/best.pt --data data/variants/smote [--ten-crop]
 """
 
-import argparse
-import pickle
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
+import typer
 
 from ferdata.card import write_json
-from ferdata.errors import FerdataError, exit_on_error, first_line
-from ferdata.labels import CLASS_NAMES
+from ferdata.device import pick_device
+from ferdata.recipe import TrainConfig
 from ferdata.store import load_dataset
-from trainer.config import TrainConfig
-from trainer.fit import pick_device, predict
+from trainer.checkpoint import load_checkpoint
+from trainer.forward import logits_and_loss
 from trainer.metrics import scores
-from trainer.models import build_model
+from trainer.options import DataOption, DeviceOption, command_line, run
 
-
-def load_checkpoint(path: Path, device: torch.device) -> tuple[torch.nn.Module, TrainConfig]:
-    """The model of a ferdata checkpoint, ready to predict, and the config it was trained with."""
-    if not path.is_file():
-        raise FerdataError(f"{path}: no such checkpoint")
-    try:
-        state = torch.load(path, map_location=device, weights_only=False)
-        config = TrainConfig.model_validate(state["config"])
-    except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        raise FerdataError(f"{path}: not a ferdata checkpoint ({first_line(exc)})") from None
-    names = state.get("class_names")
-    if names != list(CLASS_NAMES):
-        given = f"{len(names)} classes ({', '.join(map(str, names))})" if isinstance(names, list) else "unnamed classes"
-        raise FerdataError(
-            f"{path}: a model for {given}; ferdata needs FER2013's {len(CLASS_NAMES)} ({', '.join(CLASS_NAMES)})"
-        )
-    model = build_model(config.model, config.width, config.dropout, config.crop).to(device)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as exc:
-        raise FerdataError(f"{path}: weights do not fit a {config.model} ({first_line(exc)})") from None
-    return model.eval(), config
+CheckpointOption = Annotated[Path, typer.Option(help="a ferdata checkpoint (models/VARIANT/best.pt)")]
 
 
 def split_logits(model: torch.nn.Module, config: TrainConfig, data: Path, device: torch.device) -> dict:
@@ -50,7 +29,7 @@ def split_logits(model: torch.nn.Module, config: TrainConfig, data: Path, device
     for name in ("val", "test"):
         images = torch.as_tensor(splits[name].images, device=device)
         labels = splits[name].labels.astype(np.int64)
-        logits, loss = predict(model, images, torch.as_tensor(labels, device=device), config)
+        logits, loss = logits_and_loss(model, images, torch.as_tensor(labels, device=device), config)
         result[name] = (logits, labels, loss)
     return result
 
@@ -66,22 +45,25 @@ def evaluate(checkpoint: Path, data: Path, device_name: str = "auto", ten_crop: 
     return metrics
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m trainer.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", type=Path, required=True)
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--out", type=Path, help="metrics file to write [default: print only]")
-    parser.add_argument("--ten-crop", action=argparse.BooleanOptionalAction, help="[default: as trained]")
-    parser.add_argument("--device", default="auto")
-    args = parser.parse_args(argv)
-    with exit_on_error("trainer"):
-        metrics = evaluate(args.checkpoint, args.data, args.device, args.ten_crop)
-        if args.out:
-            write_json(args.out, metrics)
+app = command_line(__doc__.split("\n\n")[0])
+
+
+@app.command()
+def score(
+    checkpoint: CheckpointOption,
+    data: DataOption,
+    out: Annotated[Path | None, typer.Option(help="metrics file to write [default: print only]")] = None,
+    ten_crop: Annotated[bool | None, typer.Option("--ten-crop/--no-ten-crop", help="[default: as trained]")] = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """Score CHECKPOINT on DATA's val and test splits."""
+    metrics = evaluate(checkpoint, data, device, ten_crop)
+    if out:
+        write_json(out, metrics)
     for name in ("val", "test"):
         m = metrics[name]
         print(f"{name}: top-1 {m['top1']:.4f} top-2 {m['top2']:.4f} top-3 {m['top3']:.4f} macro-F1 {m['macro_f1']:.4f}")
 
 
 if __name__ == "__main__":
-    main()
+    run(app)

@@ -20,22 +20,24 @@ OUT/best.json sums up the best trial, with the `train:` overrides to paste into 
 OUT/trial-NNNN/ (other trials' folders are removed unless `--keep-all`).
 """
 
-import argparse
 import shutil
 import warnings
 from pathlib import Path
+from typing import Annotated
 
 import optuna
+import typer
 from optuna.trial import TrialState
 from rich.console import Console
 from rich.table import Table
 
 from ferdata.card import write_json
-from ferdata.errors import FerdataError, exit_on_error
+from ferdata.errors import FerdataError
 from ferdata.outputs import claim, open_output_dir
+from ferdata.recipe import TrainConfig
 from ferdata.store import load_dataset
-from trainer.config import PROFILES, TrainConfig
-from trainer.fit import fit, recipe_and_seed
+from trainer.loop import fit
+from trainer.options import DataOption, DeviceOption, ProfileOption, SeedOption, command_line, recipe_and_seed, run
 
 HEARTBEAT_S = 30  # a trial whose process died is marked failed once its heartbeat is this many seconds x 2 old
 
@@ -117,10 +119,17 @@ def tune(
     remaining = trials - len(_finished(study))
     if remaining > 0:
         study.optimize(objective, n_trials=remaining, timeout=timeout, callbacks=[tidy])
+    summary = _summary(study, out, data)
+    write_json(out / "best.json", summary)
+    return summary
+
+
+def _summary(study: optuna.Study, out: Path, data: Path) -> dict:
+    """best.json: the study's trial counts and its best trial, with the overrides that rebuild its recipe."""
     best = _best(study)
     if best is None:
         raise FerdataError(f"{out / 'study.db'}: no trial has finished yet")
-    summary = {
+    return {
         "study": study.study_name,
         "storage": str(out / "study.db"),
         "data": str(data),
@@ -134,8 +143,6 @@ def tune(
             "train": best.user_attrs["train"],
         },
     }
-    write_json(out / "best.json", summary)
-    return summary
 
 
 def _changed(base: TrainConfig, config: TrainConfig) -> dict:
@@ -174,37 +181,31 @@ def show(summary: dict) -> None:
     console.print(table)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m trainer.tune", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="a ferdata dataset or variant directory")
-    parser.add_argument("--out", type=Path, required=True, help="folder for study.db, best.json and the best model")
-    parser.add_argument("--trials", type=int, default=20, help="finished trials the study should have [20]")
-    parser.add_argument("--profile", choices=sorted(PROFILES), help="recipe [default: params.yaml profile]")
-    parser.add_argument("--epochs", type=int, help="override the profile's epochs per trial")
-    parser.add_argument("--study", help="study name inside study.db [default: the data folder's name]")
-    parser.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
-    parser.add_argument("--no-prune", action="store_true", help="train every trial to the end")
-    parser.add_argument("--keep-all", action="store_true", help="keep every trial's folder, not only the best")
-    parser.add_argument("--seed", type=int, help="[default: params.yaml seed]")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
-    args = parser.parse_args(argv)
-    with exit_on_error("trainer"):
-        base, seed = recipe_and_seed(args.profile, args.epochs, args.seed)
-        summary = tune(
-            args.data,
-            args.out,
-            base,
-            args.trials,
-            seed,
-            args.study,
-            not args.no_prune,
-            args.keep_all,
-            args.device,
-            args.timeout,
-        )
+app = command_line(__doc__.split("\n\n")[0])
+
+
+@app.command()
+def search(
+    data: DataOption,
+    out: Annotated[Path, typer.Option(help="folder for study.db, best.json and the best model")],
+    trials: Annotated[int, typer.Option(help="finished trials the study should have")] = 20,
+    profile: ProfileOption = None,
+    epochs: Annotated[int | None, typer.Option(help="override the profile's epochs per trial")] = None,
+    study: Annotated[
+        str | None, typer.Option(help="study name inside study.db [default: the data folder's name]")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="stop starting trials after this many seconds")] = None,
+    prune: Annotated[bool, typer.Option("--prune/--no-prune", help="stop poor trials early")] = True,
+    keep_all: Annotated[bool, typer.Option(help="keep every trial's folder, not only the best")] = False,
+    seed: SeedOption = None,
+    device: DeviceOption = "auto",
+) -> None:
+    """Search DATA's hyperparameters with Optuna; keep the best trial's model."""
+    base, seed = recipe_and_seed(profile, epochs, seed)
+    summary = tune(data, out, base, trials, seed, study, prune, keep_all, device, timeout)
     show(summary)
-    print(f"wrote {args.out / 'best.json'}")
+    print(f"wrote {out / 'best.json'}")
 
 
 if __name__ == "__main__":
-    main()
+    run(app)

@@ -17,7 +17,8 @@ import numpy as np
 
 from ferdata.errors import FerdataError
 from ferdata.labels import label_of_name
-from ferdata.sources.fer2013 import SourceRows
+from ferdata.sections import IngestParams
+from ferdata.sources.base import Source, SourceRows
 from ferdata.sources.fields import ascii_coordinate, ascii_int, repeated_name, shown
 from ferdata.sources.listed import BadLines, Entry, read_lines, rows_from_entries
 
@@ -38,7 +39,19 @@ def affectnet_layout(path: Path) -> str | None:
     return None
 
 
-def read_affectnet(root: Path, skip_bad: bool) -> SourceRows:
+class AffectNet(Source):
+    """AffectNet in its official, newer (.npy annotations) or Kaggle 96x96 layout."""
+
+    name = "affectnet"
+
+    def detect(self, path: Path) -> bool:
+        return affectnet_layout(path) is not None
+
+    def read(self, path: Path, params: IngestParams) -> SourceRows:
+        return _read(path, params.skip_bad)
+
+
+def _read(root: Path, skip_bad: bool) -> SourceRows:
     layout = affectnet_layout(root)
     bad, dropped = BadLines(skip_bad), {}
     if layout == "official":

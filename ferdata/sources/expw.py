@@ -6,18 +6,27 @@ by photo (the faces of one photo never span two splits)."""
 from pathlib import Path
 
 from ferdata.labels import NUM_CLASSES
-from ferdata.sources.fer2013 import SourceRows
+from ferdata.sections import IngestParams
+from ferdata.sources.base import Source, SourceRows
 from ferdata.sources.fields import ascii_coordinate, ascii_decimal, ascii_int, shown
 from ferdata.sources.listed import BadLines, Entry, read_lines, rows_from_entries
 
 LABEL_FILE = "label/label.lst"
 
 
-def is_expw(path: Path) -> bool:
-    return (path / LABEL_FILE).is_file()
+class ExpW(Source):
+    """ExpW: faces boxed in full photos, listed in label/label.lst."""
+
+    name = "expw"
+
+    def detect(self, path: Path) -> bool:
+        return (path / LABEL_FILE).is_file()
+
+    def read(self, path: Path, params: IngestParams) -> SourceRows:
+        return _read(path, params.skip_bad, params.min_face_confidence)
 
 
-def read_expw(root: Path, skip_bad: bool, min_confidence: float) -> SourceRows:
+def _read(root: Path, skip_bad: bool, min_confidence: float) -> SourceRows:
     label_file = root / LABEL_FILE
     bad = BadLines(skip_bad)
     entries, seen, duplicates, unsure = [], set(), 0, 0

@@ -1,28 +1,17 @@
 """FER2013 from any of its shipped forms (CSV variants or Kaggle folders), optionally relabelled by FER+,
 as rows with stable ids and the split role each row's source gives it."""
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ferdata.card import file_sha256, files_sha256
 from ferdata.errors import FerdataError
+from ferdata.sections import IngestParams
+from ferdata.sources.base import Source, SourceRows
 from ferdata.sources.fer2013_csv import read_fer2013_csv
 from ferdata.sources.fer2013_folders import is_folder_layout, read_fer2013_folders
 from ferdata.sources.ferplus import read_ferplus
-
-
-@dataclass(frozen=True)
-class SourceRows:
-    images: np.ndarray  # uint8 (N, 48, 48)
-    labels: np.ndarray  # int8 (N,)
-    ids: np.ndarray  # str (N,)
-    roles: np.ndarray  # str (N,) train / val / test, or "" where the source gives none
-    role_sources: np.ndarray  # str (N,) why a row has its role, e.g. "Usage=PrivateTest", for the card
-    source: dict  # format, path, hash, row counts
-    notes: dict = field(default_factory=dict)  # skipped rows, FER+ relabelling
-    groups: np.ndarray | None = None  # str (N,): rows of one group (e.g. faces of one photo) share a split
 
 
 def usage_roles(swap_test_roles: bool) -> dict[str, str]:
@@ -31,7 +20,22 @@ def usage_roles(swap_test_roles: bool) -> dict[str, str]:
     return {"Training": "train", val: "val", test: "test"}
 
 
-def read_fer2013(path: Path, swap_test_roles: bool, skip_bad: bool, ferplus: Path | None = None) -> SourceRows:
+class Fer2013(Source):
+    """FER2013 as a CSV (plain, .gz or .zip; Usage column optional) or as Kaggle's train/test folders; with
+    `params.ferplus`, relabelled by FER+'s majority vote."""
+
+    name = "fer2013"
+    is_folder = False
+
+    def detect(self, path: Path) -> bool:
+        return path.is_file() or is_folder_layout(path)
+
+    def read(self, path: Path, params: IngestParams) -> SourceRows:
+        ferplus = Path(params.ferplus) if params.ferplus else None
+        return _read(path, params.swap_test_roles, params.skip_bad, ferplus)
+
+
+def _read(path: Path, swap_test_roles: bool, skip_bad: bool, ferplus: Path | None) -> SourceRows:
     if is_folder_layout(path):
         if ferplus is not None:
             raise FerdataError(f"{path}: --ferplus relabels a FER2013 CSV (rows join by position), not folders")

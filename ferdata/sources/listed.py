@@ -8,7 +8,7 @@ import numpy as np
 
 from ferdata.card import files_sha256
 from ferdata.errors import FerdataError
-from ferdata.sources.fer2013 import SourceRows
+from ferdata.sources.base import SourceRows
 from ferdata.sources.images import Box, decode_or_fail
 
 

@@ -3,7 +3,8 @@
 
 from pathlib import Path
 
-from ferdata.sources.fer2013 import SourceRows
+from ferdata.sections import IngestParams
+from ferdata.sources.base import Source, SourceRows
 from ferdata.sources.fields import ascii_int, shown
 from ferdata.sources.listed import BadLines, Entry, read_lines, rows_from_entries
 
@@ -13,11 +14,19 @@ RAFDB_TO_FER = {1: 5, 2: 2, 3: 1, 4: 3, 5: 4, 6: 0, 7: 6}
 ROLES = {"train": "train", "test": "test"}
 
 
-def is_rafdb(path: Path) -> bool:
-    return (path / LABEL_FILE).is_file()
+class RafDb(Source):
+    """RAF-DB basic: aligned 100x100 faces listed in EmoLabel/list_patition_label.txt."""
+
+    name = "rafdb"
+
+    def detect(self, path: Path) -> bool:
+        return (path / LABEL_FILE).is_file()
+
+    def read(self, path: Path, params: IngestParams) -> SourceRows:
+        return _read(path, params.skip_bad)
 
 
-def read_rafdb(root: Path, skip_bad: bool) -> SourceRows:
+def _read(root: Path, skip_bad: bool) -> SourceRows:
     label_file = root / LABEL_FILE
     bad = BadLines(skip_bad)
     entries = []

@@ -1,35 +1,91 @@
-"""The step registry: names as they appear in params.yaml, and the two composite names imblearn has."""
+"""The step registry, derived from the step classes: every module of `ferdata.variants.steps` is imported and
+each `Step` subclass it defines is registered under its `name`. The variant params model is derived from the
+same classes, so a new step is one new module and nothing else changes."""
 
-from collections.abc import Callable
+import importlib
+import pkgutil
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from ferdata.errors import FerdataError
-from ferdata.params import BuildParams, NeighborParams, VariantParams
-from ferdata.variants.augment import Augment
-from ferdata.variants.base import Step
-from ferdata.variants.merge import Merge
-from ferdata.variants.passthrough import ClassWeight, Unchanged
-from ferdata.variants.resample import Adasyn, Enn, RandomOversample, RandomUndersample, Smote, Tomek
-
-STEPS: dict[str, Callable[[VariantParams, NeighborParams], list[Step]]] = {
-    "none": lambda v, n: [Unchanged()],
-    "class_weight": lambda v, n: [ClassWeight()],
-    "ros": lambda v, n: [RandomOversample(v.ros)],
-    "rus": lambda v, n: [RandomUndersample(v.rus)],
-    "smote": lambda v, n: [Smote(v.smote, n)],
-    "adasyn": lambda v, n: [Adasyn(v.adasyn, n)],
-    "tomek": lambda v, n: [Tomek(v.tomek, n)],
-    "enn": lambda v, n: [Enn(v.enn, n)],
-    # imblearn's SMOTETomek and SMOTEENN are SMOTE followed by a cleaning of all classes.
-    "smotetomek": lambda v, n: [Smote(v.smote, n), Tomek(v.tomek, n)],
-    "smoteenn": lambda v, n: [Smote(v.smote, n), Enn(v.enn, n)],
-    "augment": lambda v, n: [Augment(v.augment)],
-    "merge": lambda v, n: [Merge(v.merge)],
-}
+from ferdata.variants import steps as step_modules
+from ferdata.variants.base import NeighborParams, Step
 
 
-def variant_steps(variant: str, params: BuildParams) -> list[Step]:
-    """The steps of a variant, composites expanded, in order, each with the variant's params."""
-    if variant not in params.variants:
-        raise FerdataError(f"unknown variant {variant!r} (known: {', '.join(params.variants)})")
-    spec = params.variants[variant]
-    return [step for name in spec.steps for step in STEPS[name](spec, params.neighbors)]
+def discover_steps() -> dict[str, type[Step]]:
+    """{name: class} of every step defined in a module of `ferdata.variants.steps`, in module order."""
+    found: dict[str, type[Step]] = {}
+    for module_info in pkgutil.iter_modules(step_modules.__path__):
+        module = importlib.import_module(f"{step_modules.__name__}.{module_info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Step) and value.__module__ == module.__name__:
+                if value.name in found:
+                    raise TypeError(f"two steps are named {value.name!r}: {found[value.name]} and {value}")
+                found[value.name] = value
+    return found
+
+
+STEPS: dict[str, type[Step]] = discover_steps()
+
+
+def units(step: type[Step]) -> tuple[type[Step], ...]:
+    """The steps that run for `step`: its parts when it is combined, else itself."""
+    return step.parts or (step,)
+
+
+def sections(step_names: list[str]) -> list[str]:
+    """The params sections a list of steps reads, in order (a combined step reads its parts')."""
+    return [unit.name for name in step_names for unit in units(STEPS[name]) if unit.Params is not None]
+
+
+class _VariantBase(BaseModel):
+    """One variant: its ordered steps, and params for those steps (unset ones take the step's defaults).
+
+    A variant carries its own step params, so DVC reruns only the variant whose params changed.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    steps: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _steps_known_and_params_used(self) -> "_VariantBase":
+        unknown = [s for s in self.steps if s not in STEPS]
+        if unknown:
+            raise ValueError(f"unknown step {unknown[0]!r} (known: {', '.join(STEPS)})")
+        if len(set(self.steps)) != len(self.steps):
+            raise ValueError("list each step once")
+        unused = (self.model_fields_set - {"steps"}) - set(sections(self.steps))
+        if unused:
+            raise ValueError(f"params for {sorted(unused)[0]!r}, which none of the steps {self.steps} uses")
+        return self
+
+
+def _step_fields() -> dict[str, Any]:
+    return {name: (step.Params, step.Params()) for name, step in STEPS.items() if step.Params is not None}
+
+
+VariantParams: type[_VariantBase] = create_model("VariantParams", __base__=_VariantBase, **_step_fields())
+
+
+def one_step_variants() -> dict[str, _VariantBase]:
+    """Every step that works on the training split alone (not merge, which needs a second dataset) as a
+    variant of its own with default params: the variants when no params.yaml names any."""
+    return {name: VariantParams(steps=[name]) for name, step in STEPS.items() if step.kind != "merge"}
+
+
+def variant_steps(spec: _VariantBase, neighbors: NeighborParams) -> list[Step]:
+    """The steps of a variant, combined steps expanded into their parts, each with the variant's params."""
+    return [
+        unit(getattr(spec, unit.name) if unit.Params else None, neighbors)
+        for name in spec.steps
+        for unit in units(STEPS[name])
+    ]
+
+
+def steps_of(variant: str, variants: dict[str, _VariantBase], neighbors: NeighborParams) -> list[Step]:
+    """The steps of the variant named `variant`; an error naming the known variants when there is none."""
+    if variant not in variants:
+        raise FerdataError(f"unknown variant {variant!r} (known: {', '.join(variants)})")
+    return variant_steps(variants[variant], neighbors)

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ferdata.faces import MARGIN, FaceDetector, crop_faces, to_gray, whole_image_box
+from apps.faces import MARGIN, FaceDetector, crop_faces, to_gray, whole_image_box
+from ferdata.device import pick_device
 from ferdata.labels import CLASS_NAMES
-from trainer.evaluate import load_checkpoint
-from trainer.fit import logits_of, pick_device
+from trainer.checkpoint import load_checkpoint
+from trainer.forward import logits_of
 
 
 @dataclass(frozen=True)

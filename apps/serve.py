@@ -1,6 +1,6 @@
 """A local web page for trying a model: upload a photo or use the webcam, see faces, labels and probabilities.
 
-FastAPI serves one static page (trainer/web/index.html, no outside scripts) and one endpoint,
+FastAPI serves one static page (apps/web/index.html, no outside scripts) and one endpoint,
 `POST /api/predict`, whose body is the image itself. The body is read into memory up to the size cap and
 never written anywhere: nothing is stored. Photos are decoded off the event loop, reduced where the format
 allows and capped in pixels, a bounded number at a time (see the constants below). The server binds to
@@ -18,8 +18,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
+from apps.inference import FacePredictor
 from ferdata.sources.images import NotAnImage, Unreadable, read_rgb
-from trainer.inference import FacePredictor
 
 MAX_UPLOAD_MB = 10.0
 IMAGE_KINDS = "JPEG, PNG, BMP, WebP or TIFF"
@@ -35,7 +35,7 @@ CONCURRENT_DECODES = 2
 def create_app(predictor: FacePredictor, max_upload_mb: float = MAX_UPLOAD_MB) -> FastAPI:
     cap = int(max_upload_mb * 2**20)
     app = FastAPI(title="ferdata", docs_url=None, redoc_url=None, openapi_url=None)
-    page = files("trainer").joinpath("web/index.html").read_text(encoding="utf-8")
+    page = files("apps").joinpath("web/index.html").read_text(encoding="utf-8")
     page = page.replace("{{MODEL}}", html.escape(str(predictor.checkpoint))).replace("{{MAX_MB}}", f"{max_upload_mb:g}")
 
     @app.get("/", response_class=HTMLResponse)

@@ -15,12 +15,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from apps.annotate import annotate
+from apps.inference import FacePredictor
 from ferdata.card import write_json
 from ferdata.errors import FerdataError
 from ferdata.outputs import atomic_dir, claim
 from ferdata.sources.images import Unreadable, read_rgb
-from trainer.annotate import annotate
-from trainer.inference import FacePredictor
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")

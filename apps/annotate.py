@@ -5,8 +5,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from apps.inference import FacePrediction
 from ferdata.labels import CLASS_NAMES
-from trainer.inference import FacePrediction
 
 # One colour per class (RGB), the same on the web page.
 CLASS_COLOURS: dict[str, tuple[int, int, int]] = dict(

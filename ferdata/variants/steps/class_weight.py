@@ -1,28 +1,24 @@
-"""Steps that keep the training split as it is."""
+"""Balanced class weights for the trainer's loss, in place of resampling."""
 
 import numpy as np
-from sklearn.utils.class_weight import compute_class_weight
 
 from ferdata.labels import NUM_CLASSES
 from ferdata.store import Split
 from ferdata.variants.base import Step
 
 
-class Unchanged(Step):
-    """The baseline: the training split as ingested."""
-
-    name = "none"
-
-    def fit_resample(self, train: Split, rng: np.random.Generator) -> Split:
-        return train
-
-
 class ClassWeight(Step):
-    """No resampling: scikit-learn's "balanced" class weights, n / (classes x count), for the trainer's loss."""
+    """No resampling; balanced class weights for the loss.
+
+    scikit-learn's "balanced" weights, n / (classes x count), recorded in the card for the trainer.
+    """
 
     name = "class_weight"
+    kind = "passthrough"
 
-    def fit_resample(self, train: Split, rng: np.random.Generator) -> Split:
+    def _fit_resample(self, train: Split, rng: np.random.Generator) -> Split:
+        from sklearn.utils.class_weight import compute_class_weight
+
         present = np.unique(train.labels)
         weights = compute_class_weight("balanced", classes=present, y=train.labels)
         self.class_weights_ = np.zeros(NUM_CLASSES)

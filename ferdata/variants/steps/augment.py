@@ -4,17 +4,37 @@ albumentations transforms one image per call, so this step loops over the images
 keep that loop fast (see benchmarks/resample.py for images/s).
 """
 
-import albumentations as A
-import cv2
+from typing import Literal
+
 import numpy as np
+from pydantic import Field
 
-from ferdata.params import AugmentParams
 from ferdata.store import Split, concat
-from ferdata.variants.base import Step, derived, seed_of
+from ferdata.variants.base import Step, StepParams, derived, seed_of
 
 
-def compose(params: AugmentParams, seed: int) -> A.Compose:
+class AugmentParams(StepParams):
+    mode: Literal["balance", "multiply"] = Field("balance", description="grow classes to the majority, or x multiplier")
+    multiplier: float = Field(2.0, ge=1.0, description="multiply: each class ends at count x multiplier")
+    hflip: float = Field(0.5, ge=0, le=1, description="probability of a horizontal flip")
+    affine: float = Field(0.7, ge=0, le=1, description="probability of rotation/shift/zoom")
+    rotate: float = Field(10.0, ge=0, le=180, description="degrees, +-")
+    shift: float = Field(0.1, ge=0, le=0.5, description="fraction of the side, +-")
+    zoom: float = Field(0.1, ge=0, lt=1, description="scale 1 +- zoom")
+    color: float = Field(0.5, ge=0, le=1, description="probability of a brightness/contrast change")
+    brightness: float = Field(0.2, ge=0, le=1)
+    contrast: float = Field(0.2, ge=0, le=1)
+    noise: float = Field(0.3, ge=0, le=1, description="probability of Gaussian noise")
+    noise_std: tuple[float, float] = Field((0.02, 0.06), description="noise std range, fraction of 255")
+    erase: float = Field(0.3, ge=0, le=1, description="probability of random erasing (one hole)")
+    erase_size: tuple[float, float] = Field((0.1, 0.3), description="hole side range, fraction of the side")
+
+
+def compose(params: AugmentParams, seed: int):
     """Flip, rotation + shift + zoom, brightness/contrast, Gaussian noise and random erasing, seeded."""
+    import albumentations as A
+    import cv2
+
     return A.Compose(
         [
             A.HorizontalFlip(p=params.hflip),
@@ -42,15 +62,18 @@ def compose(params: AugmentParams, seed: int) -> A.Compose:
 
 
 class Augment(Step):
-    """New rows that are augmented copies of training rows: every class grown to the majority's count
-    (`mode: balance`) or multiplied (`mode: multiply`). Each source row is used as evenly as possible."""
+    """Albumentations copies.
+
+    New rows that are augmented copies of training rows: every class grown to the majority's count
+    (`mode: balance`) or multiplied (`mode: multiply`). Each source row is used as evenly as possible.
+    """
 
     name = "augment"
+    kind = "augment"
+    Params = AugmentParams
+    balances_to = "majority"
 
-    def __init__(self, params: AugmentParams) -> None:
-        self.params = params
-
-    def fit_resample(self, train: Split, rng: np.random.Generator) -> Split:
+    def _fit_resample(self, train: Split, rng: np.random.Generator) -> Split:
         counts = np.bincount(train.labels, minlength=7)
         if self.params.mode == "balance":
             wanted = np.where(counts > 0, counts.max() - counts, 0)

@@ -1,0 +1,105 @@
+"""Training recipes as plain, validated data (saved inside every checkpoint), and the params.yaml sections a
+training run reads: `seed`, `profile` (which recipe) and `train` (overrides of its fields).
+
+`paper` is usef-kh/fer's recipe; `cpu-smoke` is a small model trained briefly without ten-crop, for 2-core CPUs.
+The recipe is data, torch-free: params validation and the command line read it without the trainer.
+"""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ferdata.config import StageParams, describe
+
+
+class AugmentConfig(BaseModel):
+    """The trainer's on-device augmentation (trainer.augment), usef-kh/fer's by default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scale: tuple[float, float] = (0.8, 1.2)
+    ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    translate: float = Field(0.2, ge=0, le=1)
+    translate_p: float = Field(0.5, ge=0, le=1)
+    hflip_p: float = Field(0.5, ge=0, le=1)
+    rotate: float = Field(10.0, ge=0, le=180)
+    rotate_p: float = Field(0.5, ge=0, le=1)
+    erase_p: float = Field(0.5, ge=0, le=1)
+    erase_scale: tuple[float, float] = (0.02, 0.33)
+    erase_ratio: tuple[float, float] = (0.3, 3.3)
+
+    def scaled(self, strength: float) -> "AugmentConfig":
+        """The same recipe `strength` times as strong (0: no zoom, shift, rotation or erasing; 1: as is)."""
+        return self.model_copy(
+            update={
+                "scale": (1 - (1 - self.scale[0]) * strength, 1 + (self.scale[1] - 1) * strength),
+                "ratio": (self.ratio[0] ** strength, self.ratio[1] ** strength),
+                "translate": min(1.0, self.translate * strength),
+                "rotate": min(180.0, self.rotate * strength),
+                "erase_p": min(1.0, self.erase_p * strength),
+            }
+        )
+
+
+class TrainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: Literal["vggnet", "vgg16"] = "vggnet"
+    width: float = Field(1.0, gt=0, description="multiplies every layer's width")
+    dropout: float = Field(0.2, ge=0, lt=1)
+    crop: int = Field(40, ge=8, le=48)
+    weights: str | None = Field(None, description="vgg16: local ImageNet weights file")
+    epochs: int = Field(300, ge=1)
+    batch_size: int = Field(64, ge=1)
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    lr: float = Field(0.01, gt=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    nesterov: bool = True
+    weight_decay: float = Field(1e-4, ge=0)
+    plateau_factor: float = Field(0.75, gt=0, lt=1, description="ReduceLROnPlateau on validation accuracy")
+    plateau_patience: int = Field(5, ge=0)
+    early_stopping: int | None = Field(None, ge=1, description="stop after this many epochs without a better val")
+    ten_crop: bool = Field(True, description="train on ten crops with random erasing; test on their average")
+    class_weights: bool | None = Field(
+        None, description="weight the loss by the card's class weights; None: when the card has them"
+    )
+    mixed_precision: bool = Field(True, description="bfloat16 autocast on GPUs")
+    channels_last: bool = True
+    compile: bool = False
+    augment: AugmentConfig = AugmentConfig()
+
+
+PROFILES: dict[str, TrainConfig] = {
+    "paper": TrainConfig(),
+    # Sized so the ten default variants and the leakage demonstration train in about 5 minutes on 2 cores.
+    "cpu-smoke": TrainConfig(
+        width=0.125,
+        crop=36,
+        epochs=8,
+        batch_size=64,
+        lr=0.02,
+        ten_crop=False,
+        plateau_patience=2,
+    ),
+}
+
+
+class TrainingParams(StageParams):
+    """What a training run reads from params.yaml; `train` is checked against the profile's recipe."""
+
+    profile: str = "cpu-smoke"
+    train: dict[str, Any] = Field(default_factory=dict, description="overrides of the profile's recipe fields")
+
+    @model_validator(mode="after")
+    def _recipe_is_valid(self) -> "TrainingParams":
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile: {self.profile!r} is not a profile (known: {', '.join(PROFILES)})")
+        self.recipe()
+        return self
+
+    def recipe(self) -> TrainConfig:
+        """The profile's recipe with the `train:` overrides put over it, validated."""
+        try:
+            return TrainConfig.model_validate(PROFILES[self.profile].model_dump() | self.train)
+        except ValidationError as exc:
+            raise ValueError(f"train.{describe(exc)}") from None

@@ -1,0 +1,35 @@
+"""Edited nearest neighbours (imbalanced-learn's), with ferdata's neighbour search."""
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from ferdata.store import Split
+from ferdata.variants.base import Step, as_features, imblearn_strategy
+from ferdata.variants.sampling import neighbor_search
+from ferdata.variants.steps.tomek import CleaningParams
+
+
+class EnnParams(CleaningParams):
+    n_neighbors: int = Field(3, ge=1)
+    kind_sel: Literal["all", "mode"] = "all"
+
+
+class Enn(Step):
+    """Remove rows their neighbours disagree with (ENN)."""
+
+    name = "enn"
+    kind = "cleaning"
+    Params = EnnParams
+
+    def _fit_resample(self, train: Split, rng: np.random.Generator) -> Split:
+        from imblearn.under_sampling import EditedNearestNeighbours
+
+        sampler = EditedNearestNeighbours(
+            sampling_strategy=imblearn_strategy(self.params.sampling_strategy),
+            n_neighbors=neighbor_search(self.neighbors, self.params.n_neighbors + 1),
+            kind_sel=self.params.kind_sel,
+        )
+        sampler.fit_resample(as_features(train.images), train.labels)
+        return train.take(np.sort(sampler.sample_indices_))
