@@ -27,6 +27,7 @@ app = typer.Typer(
     help="Leak-free FER data preparation: ingest, audit, balance, augment and train.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts say "[default: ...]": plain text, not Rich markup
 )
 console = Console(width=max(Console().width, 110))  # tables stay readable in CI logs
 

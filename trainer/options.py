@@ -20,7 +20,7 @@ DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")]
 
 
 def command_line(help_text: str) -> typer.Typer:
-    return typer.Typer(help=help_text, add_completion=False, pretty_exceptions_enable=False)
+    return typer.Typer(help=help_text, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
 def run(app: typer.Typer) -> None:
