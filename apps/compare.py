@@ -14,14 +14,25 @@ from ferdata.errors import FerdataError
 from ferdata.labels import CLASS_NAMES
 from ferdata.outputs import atomic_file
 from ferdata.plots import plt, save_figure
-from trainer.ensemble import ensemble
+from trainer import stats
+from trainer.ensemble import mean_probabilities
+from trainer.metrics import scores
 
 SCORES = ("top1", "top2", "top3", "macro_f1")
 
 
-def compare(variants: list[str], models: Path, ensembles: dict[str, list[str]], data: Path, leak: dict) -> dict:
-    """Rows for `variants` (from MODELS/<variant>/metrics.json) and for each ensemble (scored on `data`)."""
-    rows, test_hashes = [], set()
+def compare(
+    variants: list[str],
+    models: Path,
+    ensembles: dict[str, list[str]],
+    data: Path,
+    leak: dict,
+    seed: int = 0,
+    baseline: str = "none",
+) -> dict:
+    """Rows for `variants` (MODELS/<variant>/metrics.json and best.pt) and for each ensemble, with bootstrap
+    intervals over the test images (seeded, the same resamples for every row) and paired tests."""
+    rows, probabilities, test_hashes = [], {}, set()
     for variant in variants:
         path = models / variant / "metrics.json"
         if not path.is_file():
@@ -31,10 +42,85 @@ def compare(variants: list[str], models: Path, ensembles: dict[str, list[str]], 
         rows.append(_row(variant, metrics["test"], metrics["train_rows"], metrics["epochs_run"]))
     if len(test_hashes) > 1:
         raise FerdataError("the variants were scored on different test splits; rebuild them from one dataset")
+    if variants and baseline not in variants:
+        raise FerdataError(f"compare.baseline: {baseline!r} is not among the trained variants ({', '.join(variants)})")
+    for variant in variants:
+        probabilities[variant], labels = mean_probabilities([models / variant / "best.pt"], data)["test"]
     for name, members in ensembles.items():
-        scored = ensemble([models / member / "best.pt" for member in members], data)
-        rows.append(_row(name, scored["test"], None, None))
-    return {"test_split_sha256": test_hashes.pop() if test_hashes else None, "rows": rows, "leakdemo": leak}
+        probabilities[name], labels = mean_probabilities([models / member / "best.pt" for member in members], data)[
+            "test"
+        ]
+        log_mean = np.log(np.clip(probabilities[name], 1e-12, None))
+        rows.append(_row(name, scores(log_mean, labels, 0.0), None, None))
+    report = {"test_split_sha256": test_hashes.pop() if test_hashes else None, "rows": rows, "leakdemo": leak}
+    if rows:
+        predicted = {name: p.argmax(1) for name, p in probabilities.items()}
+        report |= add_uncertainty(rows, predicted, labels, seed, baseline)
+    return report
+
+
+def add_uncertainty(
+    rows: list[dict], predicted: dict[str, np.ndarray], labels: np.ndarray, seed: int, baseline: str
+) -> dict:
+    """Each row's 95% intervals, its paired test against the baseline (Holm-corrected) and whether it is
+    distinguishable from the best row; returns the report's bootstrap settings and verdict."""
+    counts = stats.resample_counts(len(labels), stats.ROUNDS, seed)
+    correct = {name: predicted[name] == labels for name in predicted}
+    best = max(rows, key=lambda row: row["top1"])["name"]
+    versus_best = stats.against_baseline(correct, best, counts)
+    versus_base = stats.against_baseline(correct, baseline, counts)
+    for row in rows:
+        name = row["name"]
+        row["top1_ci"] = _rounded(stats.interval(stats.top1_per_round(correct[name], counts)))
+        f1 = stats.macro_f1_per_round(labels, predicted[name], counts, len(CLASS_NAMES))
+        row["macro_f1_ci"] = _rounded(stats.interval(f1))
+        row["vs_baseline"] = _comparison(versus_base[name]) if name in versus_base else None
+        row["tied_with_best"] = name == best or not versus_best[name].significant
+    settings = {"rounds": stats.ROUNDS, "seed": seed, "level": stats.LEVEL, "test_images": len(labels)}
+    return {"bootstrap": settings, "baseline": baseline, "verdict": verdict(rows, baseline)}
+
+
+def _comparison(result: stats.Comparison) -> dict:
+    return {
+        "difference": round(result.difference, 4),
+        "ci": _rounded((result.low, result.high)),
+        "p": round(result.p, 4),
+        "p_holm": round(result.p_holm, 4),
+        "mcnemar_p": round(result.mcnemar_p, 4),
+        "significant": result.significant,
+    }
+
+
+def _rounded(pair: tuple[float, float]) -> list[float]:
+    return [round(value, 4) for value in pair]
+
+
+def verdict(rows: list[dict], baseline: str) -> str:
+    """The comparison in plain words: who beats the baseline and by how much, who loses to it, who cannot be
+    told apart from it, and which rows cannot be told apart from the best."""
+    compared = [row for row in rows if row.get("vs_baseline")]
+    gains = [row for row in compared if row["vs_baseline"]["significant"] and row["vs_baseline"]["difference"] > 0]
+    losses = [row for row in compared if row["vs_baseline"]["significant"] and row["vs_baseline"]["difference"] < 0]
+    noise = [row for row in compared if not row["vs_baseline"]["significant"]]
+    sentences = []
+    for group, how in ((gains, "Beat"), (losses, "Lose to")):
+        if group:
+            points = sorted(abs(100 * row["vs_baseline"]["difference"]) for row in group)
+            spread = f"{points[0]:.1f}" if len(points) == 1 else f"{points[0]:.1f}-{points[-1]:.1f}"
+            sentences.append(f"{how} {baseline} by {spread} points of top-1: {_names(group)}.")
+    if noise:
+        sentences.append(f"Within noise of {baseline}: {_names(noise)}.")
+    tied = [row for row in sorted(rows, key=lambda row: -row["top1"]) if row["tied_with_best"]]
+    if len(tied) > 1:
+        sentences.append(f"Within noise of the best ({tied[0]['name']}): {_names(tied[1:])}.")
+    else:
+        sentences.append(f"Best: {tied[0]['name']}, ahead of every other row by more than the noise.")
+    return " ".join(sentences)
+
+
+def _names(rows: list[dict]) -> str:
+    names = [row["name"] for row in rows]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _row(name: str, test: dict, train_rows: int | None, epochs: int | None) -> dict:
@@ -48,23 +134,29 @@ def _row(name: str, test: dict, train_rows: int | None, epochs: int | None) -> d
 
 
 def compare_markdown(report: dict) -> str:
-    """The table a person reads, best top-1 first, and the leakage demonstration under it."""
+    """The table a person reads, best top-1 first, with intervals, the paired test against the baseline and the
+    verdict; the leakage demonstration under it."""
     rows = sorted(report["rows"], key=lambda row: -row["top1"])
     short = [name[:3] for name in CLASS_NAMES]
+    settings, baseline = report.get("bootstrap", {}), report.get("baseline", "-")
     lines = [
         "# Variants compared on one test split",
         "",
-        "Scores on the test split every variant shares (val and test are never resampled). "
-        "Recall per class in the last columns. Ensembles average their members' softmax.",
+        f"Scores on the {settings.get('test_images', 'same')} test images every variant shares (val and test are "
+        "never resampled), with 95% intervals from a seeded bootstrap over those images (the same resamples for "
+        f"every row). Δ is the paired difference in top-1 from `{baseline}`, its interval at its Holm step's level; "
+        "▲/▼ mark a gain or loss whose interval excludes zero. ≈ marks the rows that cannot be told apart from the "
+        "best. Recall per class in the last columns; ensembles average their members' softmax.",
         "",
-        "| variant | train rows | top-1 | top-2 | top-3 | macro-F1 | " + " | ".join(short) + " |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(short),
+        f"| variant | train rows | top-1 (95% CI) | Δ top-1 vs {baseline} | Holm p | macro-F1 (95% CI) | top-3 | "
+        + " | ".join(short)
+        + " |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(short),
     ]
     for row in rows:
-        size = "-" if row["train_rows"] is None else str(row["train_rows"])
-        scores = " | ".join(f"{100 * row[key]:.1f}" for key in ("top1", "top2", "top3"))
-        recall = " | ".join(f"{100 * row['recall'][label]:.0f}" for label in CLASS_NAMES)
-        lines.append(f"| {row['name']} | {size} | {scores} | {row['macro_f1']:.3f} | {recall} |")
+        lines.append(_table_row(row))
+    if report.get("verdict"):
+        lines += ["", f"**Verdict.** {report['verdict']}"]
     lines += ["", "![scores](compare_scores.png)", "", "![recall per class](compare_recall.png)", ""]
     leak = report["leakdemo"]
     if leak.get("enabled"):
@@ -92,17 +184,43 @@ def compare_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _table_row(row: dict) -> str:
+    size = "-" if row["train_rows"] is None else str(row["train_rows"])
+    name = f"{row['name']} ≈" if row.get("tied_with_best") else row["name"]
+    top1 = _with_interval(row["top1"], row.get("top1_ci"), 100, ".1f")
+    f1 = _with_interval(row["macro_f1"], row.get("macro_f1_ci"), 1, ".3f")
+    versus, holm = "", ""
+    if row.get("vs_baseline"):
+        compared = row["vs_baseline"]
+        mark = ("▲" if compared["difference"] > 0 else "▼") if compared["significant"] else ""
+        low, high = (100 * value for value in compared["ci"])
+        versus = f"{100 * compared['difference']:+.1f} [{low:+.1f}, {high:+.1f}] {mark}".rstrip()
+        holm = "<0.001" if compared["p_holm"] < 0.001 else f"{compared['p_holm']:.3f}"
+    recall = " | ".join(f"{100 * row['recall'][label]:.0f}" for label in CLASS_NAMES)
+    return f"| {name} | {size} | {top1} | {versus} | {holm} | {f1} | {100 * row['top3']:.1f} | {recall} |"
+
+
+def _with_interval(value: float, ci: list[float] | None, scale: float, form: str) -> str:
+    shown = f"{scale * value:{form}}"
+    return shown if ci is None else f"{shown} [{scale * ci[0]:{form}}, {scale * ci[1]:{form}}]"
+
+
 def scores_png(rows: list[dict], path: Path) -> None:
-    """Grouped bars: top-1, top-3 and macro-F1 per variant."""
+    """Grouped bars: top-1 and macro-F1 with their 95% intervals, and top-3, per variant."""
     figure, axes = plt.subplots(figsize=(max(6, 0.9 * len(rows)), 4), dpi=100)
     x = np.arange(len(rows))
     bars = (("top1", "top-1"), ("top3", "top-3"), ("macro_f1", "macro-F1"))
     for offset, (key, label) in zip((-0.27, 0, 0.27), bars, strict=True):
-        axes.bar(x + offset, [row[key] for row in rows], 0.27, label=label)
+        values = np.array([row[key] for row in rows])
+        intervals = [row.get(f"{key}_ci") for row in rows]
+        errors = None
+        if all(intervals):
+            errors = np.abs(np.array(intervals).T - values)
+        axes.bar(x + offset, values, 0.27, label=label, yerr=errors, capsize=2 if errors is not None else 0)
     axes.set_xticks(x, [row["name"] for row in rows], rotation=30, ha="right")
     axes.set_ylim(0, 1)
-    axes.set_ylabel("test score")
-    axes.legend(loc="lower right")
+    axes.set_ylabel("test score (95% interval)")
+    axes.legend(loc="lower center", ncol=3, bbox_to_anchor=(0.5, 1.0), frameon=False)
     figure.tight_layout()
     save_figure(figure, path)
 

@@ -10,7 +10,7 @@ from itertools import combinations
 
 import numpy as np
 
-from ferdata.sections import AuditParams
+from ferdata.sections.audit import AuditParams
 from ferdata.store import IMAGE_SIDE, Split
 
 

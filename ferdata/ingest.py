@@ -10,7 +10,7 @@ from ferdata.card import library_versions, write_json
 from ferdata.errors import FerdataError
 from ferdata.labels import CLASS_NAMES
 from ferdata.outputs import atomic_dir, claim
-from ferdata.sections import IngestParams
+from ferdata.sections.ingest import IngestParams
 from ferdata.sources.base import SourceRows
 from ferdata.sources.registry import read_source
 from ferdata.splits import carve

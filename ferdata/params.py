@@ -1,6 +1,6 @@
 """params.yaml as a whole: every section, validated on load (unknown keys and bad values are errors).
 
-Each section's model lives with its owner: the data stages' in `ferdata.sections`, the build section in
+Each section's model lives with its owner: one module per section in `ferdata.sections`, the build section in
 `ferdata.variants.section` (each step's params in its step module), the training recipe in `ferdata.recipe`.
 """
 
@@ -10,7 +10,11 @@ from pydantic import ConfigDict, model_validator
 
 from ferdata.config import load
 from ferdata.recipe import TrainingParams
-from ferdata.sections import AuditParams, CompareParams, IngestParams, LeakdemoParams, SynthParams
+from ferdata.sections.audit import AuditParams
+from ferdata.sections.compare import CompareParams
+from ferdata.sections.ingest import IngestParams
+from ferdata.sections.leakdemo import LeakdemoParams
+from ferdata.sections.synth import SynthParams
 from ferdata.variants.section import BuildStageParams
 
 

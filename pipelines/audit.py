@@ -6,7 +6,7 @@ from pathlib import Path
 from ferdata.audit import audit_dataset
 from ferdata.card import write_json
 from ferdata.config import StageParams, load
-from ferdata.sections import AuditParams
+from ferdata.sections.audit import AuditParams
 from ferdata.store import load_dataset
 from pipelines.timings import timed
 

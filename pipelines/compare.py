@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from apps.compare import compare, write_comparison
 from ferdata.config import StageParams, load
-from ferdata.sections import CompareParams
+from ferdata.sections.compare import CompareParams
 from pipelines.timings import timed
 
 
@@ -28,7 +28,15 @@ def main(models: str, dataset: str, leakdemo: str, out: str) -> None:
     params = load(CompareStage)
     with timed("compare"):
         leak = json.loads(Path(leakdemo).read_text())
-        report = compare(params.build.pipeline, Path(models), params.compare.ensembles, Path(dataset), leak)
+        report = compare(
+            params.build.pipeline,
+            Path(models),
+            params.compare.ensembles,
+            Path(dataset),
+            leak,
+            params.seed,
+            params.compare.baseline,
+        )
         write_comparison(report, Path(out))
 
 

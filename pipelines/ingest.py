@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ferdata.config import StageParams, load
 from ferdata.ingest import ingest
-from ferdata.sections import IngestParams
+from ferdata.sections.ingest import IngestParams
 from pipelines.timings import timed
 
 

@@ -14,7 +14,7 @@ from ferdata.config import load
 from ferdata.leakdemo import leak_report, leaky_dataset
 from ferdata.outputs import atomic_dir, claim, open_output_dir
 from ferdata.recipe import TrainingParams
-from ferdata.sections import LeakdemoParams
+from ferdata.sections.leakdemo import LeakdemoParams
 from ferdata.store import load_dataset, save_split
 from ferdata.variants.registry import steps_of
 from ferdata.variants.section import BuildStageParams

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from ferdata.config import StageParams, load
-from ferdata.sections import SynthParams
+from ferdata.sections.synth import SynthParams
 from ferdata.sources.fer2013_csv import write_fer2013_csv
 from ferdata.synth import synthesize
 from pipelines.timings import timed

@@ -62,7 +62,7 @@ def write_folder_layout(
 def ingested(tmp_path_factory, faces) -> Path:
     """A small ingested dataset (official FER2013 usages) to build variants from."""
     from ferdata.ingest import ingest
-    from ferdata.sections import IngestParams
+    from ferdata.sections.ingest import IngestParams
     from ferdata.sources.fer2013_csv import write_fer2013_csv
 
     root = tmp_path_factory.mktemp("ingested")
@@ -77,7 +77,7 @@ def learnable(tmp_path_factory, faces) -> Path:
     """A dataset whose class shows in the brightness: the small network learns it within an epoch or two when
     its hyperparameters are good, and not when they are poor."""
     from ferdata.ingest import ingest
-    from ferdata.sections import IngestParams
+    from ferdata.sections.ingest import IngestParams
     from ferdata.sources.fer2013_csv import write_fer2013_csv
 
     root = tmp_path_factory.mktemp("learnable")
@@ -110,3 +110,13 @@ def trained(learnable, tmp_path_factory) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def checkpoint(trained) -> Path:
     return trained[0] / "best.pt"
+
+
+# The slowest files start first, so the two workers finish together (longest-first scheduling; with
+# `--dist loadfile` xdist hands out files in collection order).
+SLOW_FIRST = ("test_pipeline.py", "test_kill.py", "test_tune.py", "test_trainer.py")
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))

@@ -4,7 +4,7 @@ import numpy as np
 
 from conftest import run_cli
 from ferdata.audit import audit_dataset, difference_hash
-from ferdata.sections import AuditParams
+from ferdata.sections.audit import AuditParams
 from ferdata.store import Split, save_split
 
 

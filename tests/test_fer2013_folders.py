@@ -7,7 +7,7 @@ from PIL import Image
 from conftest import run_cli, write_folder_layout
 from ferdata.ingest import ingest
 from ferdata.outputs import MARKER, write_marker
-from ferdata.sections import IngestParams
+from ferdata.sections.ingest import IngestParams
 from ferdata.sources.fer2013_folders import read_fer2013_folders
 from ferdata.store import load_dataset
 

@@ -3,7 +3,7 @@ import pytest
 
 from ferdata.errors import FerdataError
 from ferdata.ingest import ingest
-from ferdata.sections import IngestParams
+from ferdata.sections.ingest import IngestParams
 from ferdata.sources.fer2013_csv import write_fer2013_csv
 from ferdata.sources.ferplus import VOTE_COLUMNS, read_ferplus
 

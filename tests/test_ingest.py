@@ -5,7 +5,7 @@ import pytest
 
 from conftest import run_cli
 from ferdata.ingest import ingest
-from ferdata.sections import IngestParams
+from ferdata.sections.ingest import IngestParams
 from ferdata.sources.fer2013_csv import write_fer2013_csv
 from ferdata.store import SPLITS, load_dataset
 

@@ -9,7 +9,7 @@ from PIL import Image
 from conftest import run_cli
 from ferdata.errors import FerdataError
 from ferdata.ingest import ingest
-from ferdata.sections import IngestParams
+from ferdata.sections.ingest import IngestParams
 from ferdata.sources.registry import detect
 from ferdata.store import load_dataset
 

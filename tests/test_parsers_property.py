@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ferdata.sections import IngestParams
+from ferdata.sections.ingest import IngestParams
 from ferdata.sources.fer2013_csv import N_PIXELS, USAGES, format_fer2013_csv, read_fer2013_csv
 from ferdata.sources.rafdb import RAFDB_TO_FER, RafDb
 from ferdata.synth import synthesize

@@ -4,6 +4,7 @@ the same bytes."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -65,7 +66,7 @@ def project(tmp_path_factory) -> Path:
     params["synth"]["rows"] = 280
     params["build"]["pipeline"] = VARIANTS
     params["leakdemo"] = {"enabled": True, "variant": "ros"}
-    params["compare"] = {"ensembles": {"rus+ros": VARIANTS}}
+    params["compare"] = {"ensembles": {"rus+ros": VARIANTS}, "baseline": "rus"}
     params["train"] = {"epochs": 2}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
@@ -84,7 +85,8 @@ def test_compare_reports_every_variant_and_the_leak(project):
     report = json.loads((project / "reports/compare.json").read_text())
     assert [row["name"] for row in report["rows"]] == [*VARIANTS, "rus+ros"]
     markdown = (project / "reports/compare.md").read_text()
-    assert all(f"| {name} |" in markdown for name in [*VARIANTS, "rus+ros"])
+    assert all(re.search(rf"^\| {re.escape(name)}( ≈)? \|", markdown, re.M) for name in [*VARIANTS, "rus+ros"])
+    assert "**Verdict.**" in markdown
     assert "## Leakage demonstration (ros)" in markdown
     leak = report["leakdemo"]
     # 1-NN memorises: on a test split full of copies of training images it must score far higher.
@@ -96,12 +98,16 @@ def test_compare_reports_every_variant_and_the_leak(project):
 
 def test_the_comparison_is_deterministic_and_refuses_mismatched_runs(project, tmp_path):
     models, data = project / "models", project / "data/splits/fer2013"
-    report = compare(VARIANTS, models, {"rus+ros": VARIANTS}, data, {"enabled": False})
+    report = compare(VARIANTS, models, {"rus+ros": VARIANTS}, data, {"enabled": False}, baseline="rus")
     assert report["rows"][0]["top1"] == round(json.loads((models / "rus/metrics.json").read_text())["test"]["top1"], 4)
     write_comparison(report, tmp_path / "again")
     for name in ("compare_scores.png", "compare_recall.png"):  # the same bytes as the stage wrote
         assert (tmp_path / "again" / name).read_bytes() == (project / "reports" / name).read_bytes()
-    assert "| rus+ros | - |" in compare_markdown(report) and "Leakage" not in compare_markdown(report)
+    assert re.search(r"\| rus\+ros( ≈)? \| - \|", compare_markdown(report)) and "Leakage" not in compare_markdown(
+        report
+    )
+    ros = report["rows"][1]
+    assert ros["vs_baseline"]["difference"] == pytest.approx(ros["top1"] - report["rows"][0]["top1"], abs=1e-4)
 
     shutil.copytree(models, tmp_path / "models")
     path = tmp_path / "models/ros/metrics.json"
@@ -110,6 +116,8 @@ def test_the_comparison_is_deterministic_and_refuses_mismatched_runs(project, tm
         compare(VARIANTS, tmp_path / "models", {}, data, {"enabled": False})
     with pytest.raises(FerdataError, match="dvc repro train@smote"):
         compare(["rus", "smote"], models, {}, data, {"enabled": False})
+    with pytest.raises(FerdataError, match=r"compare\.baseline: 'none' is not among the trained variants"):
+        compare(VARIANTS, models, {}, data, {"enabled": False})
 
 
 def test_nothing_to_reproduce_and_a_second_repro_does_nothing(project):

@@ -6,7 +6,8 @@ import pytest
 from conftest import SHARED_DATA, write_folder_layout
 from ferdata.audit import audit_dataset
 from ferdata.ingest import ingest
-from ferdata.sections import AuditParams, IngestParams
+from ferdata.sections.audit import AuditParams
+from ferdata.sections.ingest import IngestParams
 from ferdata.store import load_dataset
 
 FER2013 = SHARED_DATA / "fer2013.csv.gz"

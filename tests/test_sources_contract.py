@@ -12,7 +12,7 @@ from PIL import Image
 
 from ferdata.errors import FerdataError
 from ferdata.labels import CLASS_NAMES
-from ferdata.sections import IngestParams
+from ferdata.sections.ingest import IngestParams
 from ferdata.sources.fer2013_csv import write_fer2013_csv
 from ferdata.sources.registry import SOURCES, detect
 

@@ -18,8 +18,8 @@ from trainer.metrics import scores, softmax
 from trainer.options import DataOption, DeviceOption, command_line, run
 
 
-def ensemble(checkpoints: list[Path], data: Path, device_name: str = "auto") -> dict:
-    """Scores of the mean softmax over `checkpoints`, in the metrics file's format."""
+def mean_probabilities(checkpoints: list[Path], data: Path, device_name: str = "auto") -> dict:
+    """{split: (mean softmax over `checkpoints` (N, 7), labels (N,))} for val and test."""
     if not checkpoints:
         raise FerdataError("an ensemble needs at least one checkpoint")
     device = pick_device(device_name)
@@ -30,12 +30,16 @@ def ensemble(checkpoints: list[Path], data: Path, device_name: str = "auto") -> 
         for name, (logits, split_labels, _) in split_logits(model, config, data, device).items():
             probabilities[name].append(softmax(logits))
             labels[name] = split_labels
+    return {name: (np.mean(members, axis=0), labels[name]) for name, members in probabilities.items()}
+
+
+def ensemble(checkpoints: list[Path], data: Path, device_name: str = "auto") -> dict:
+    """Scores of the mean softmax over `checkpoints`, in the metrics file's format."""
     metrics = {"data": str(data), "checkpoints": [str(p) for p in checkpoints]}
-    for name, members in probabilities.items():
-        mean = np.mean(members, axis=0)
+    for name, (mean, labels) in mean_probabilities(checkpoints, data, device_name).items():
         log_mean = np.log(np.clip(mean, 1e-12, None))
-        loss = float(-log_mean[np.arange(len(labels[name])), labels[name]].mean()) if len(labels[name]) else 0.0
-        metrics[name] = scores(log_mean, labels[name], loss)
+        loss = float(-log_mean[np.arange(len(labels)), labels].mean()) if len(labels) else 0.0
+        metrics[name] = scores(log_mean, labels, loss)
     return metrics
 
 

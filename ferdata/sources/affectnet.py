@@ -17,7 +17,7 @@ import numpy as np
 
 from ferdata.errors import FerdataError
 from ferdata.labels import label_of_name
-from ferdata.sections import IngestParams
+from ferdata.sections.ingest import IngestParams
 from ferdata.sources.base import Source, SourceRows
 from ferdata.sources.fields import ascii_coordinate, ascii_int, repeated_name, shown
 from ferdata.sources.listed import BadLines, Entry, read_lines, rows_from_entries

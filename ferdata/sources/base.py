@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ferdata.sections import IngestParams
+from ferdata.sections.ingest import IngestParams
 
 
 @dataclass(frozen=True)

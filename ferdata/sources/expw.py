@@ -6,7 +6,7 @@ by photo (the faces of one photo never span two splits)."""
 from pathlib import Path
 
 from ferdata.labels import NUM_CLASSES
-from ferdata.sections import IngestParams
+from ferdata.sections.ingest import IngestParams
 from ferdata.sources.base import Source, SourceRows
 from ferdata.sources.fields import ascii_coordinate, ascii_decimal, ascii_int, shown
 from ferdata.sources.listed import BadLines, Entry, read_lines, rows_from_entries

@@ -7,7 +7,7 @@ import numpy as np
 
 from ferdata.card import file_sha256, files_sha256
 from ferdata.errors import FerdataError
-from ferdata.sections import IngestParams
+from ferdata.sections.ingest import IngestParams
 from ferdata.sources.base import Source, SourceRows
 from ferdata.sources.fer2013_csv import read_fer2013_csv
 from ferdata.sources.fer2013_folders import is_folder_layout, read_fer2013_folders

@@ -3,7 +3,7 @@
 
 from pathlib import Path
 
-from ferdata.sections import IngestParams
+from ferdata.sections.ingest import IngestParams
 from ferdata.sources.base import Source, SourceRows
 from ferdata.sources.fields import ascii_int, shown
 from ferdata.sources.listed import BadLines, Entry, read_lines, rows_from_entries

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from ferdata.errors import FerdataError
-from ferdata.sections import SOURCE_NAMES, IngestParams
+from ferdata.sections.ingest import SOURCE_NAMES, IngestParams
 from ferdata.sources.affectnet import AffectNet
 from ferdata.sources.base import Source, SourceRows
 from ferdata.sources.expw import ExpW
