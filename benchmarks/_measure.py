@@ -40,3 +40,18 @@ def measure(function: Callable, *args, repeats: int = 1) -> tuple[float, float, 
     """(best seconds, peak extra MiB, result) of `function(*args)` in a new process (imports already paid)."""
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         return pool.submit(_child, function, args, repeats).result()
+
+
+def machine() -> str:
+    """Where a benchmark ran: the CPU model, what torch's CPU kernels use on it, and the cores."""
+    import os
+
+    import torch
+
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"CPU: {model}; torch capability {torch.backends.cpu.get_cpu_capability()}; {os.cpu_count()} cores"
