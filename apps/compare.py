@@ -19,6 +19,7 @@ from trainer.ensemble import mean_probabilities
 from trainer.metrics import scores
 
 SCORES = ("top1", "top2", "top3", "macro_f1")
+CONVERGED_RISE = 0.01  # val top-1 rising more than this over the last fifth of the budget: not converged
 
 
 def compare(
@@ -39,7 +40,7 @@ def compare(
             raise FerdataError(f"{path}: no metrics (train the variant first: dvc repro train@{variant})")
         metrics = json.loads(path.read_text())
         test_hashes.add(metrics["test_sha256"])
-        rows.append(_row(variant, metrics["test"], metrics["train_rows"], metrics["epochs_run"]))
+        rows.append(_row(variant, metrics["test"], metrics["train_rows"], metrics["epochs_run"]) | _budget(metrics))
     if len(test_hashes) > 1:
         raise FerdataError("the variants were scored on different test splits; rebuild them from one dataset")
     if variants and baseline not in variants:
@@ -110,6 +111,17 @@ def verdict(rows: list[dict], baseline: str) -> str:
             sentences.append(f"{how} {baseline} by {spread} points of top-1: {_names(group)}.")
     if noise:
         sentences.append(f"Within noise of {baseline}: {_names(noise)}.")
+    rising = [row for row in rows if row.get("converged") is False]
+    if rising:
+        sentences.append(
+            f"Still improving when their budget ran out (⚠, their scores understate them): {_names(rising)}."
+        )
+    steps = sorted({row["steps"] for row in rows if "steps" in row})
+    if len(steps) > 1:
+        sentences.append(
+            f"Budgets differ ({steps[0]} to {steps[-1]} optimizer steps): set `epoch_size: source` in `train:` to "
+            "give every variant the same."
+        )
     tied = [row for row in sorted(rows, key=lambda row: -row["top1"]) if row["tied_with_best"]]
     if len(tied) > 1:
         sentences.append(f"Within noise of the best ({tied[0]['name']}): {_names(tied[1:])}.")
@@ -121,6 +133,19 @@ def verdict(rows: list[dict], baseline: str) -> str:
 def _names(rows: list[dict]) -> str:
     names = [row["name"] for row in rows]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _budget(metrics: dict) -> dict:
+    """What a row's training spent, and whether val top-1 was still rising at the end (more than 1 point over
+    the last fifth of its epochs: trainer.budget.final_rise)."""
+    rise = metrics["val_top1_final_rise"]
+    return {
+        "steps": metrics["steps"],
+        "images_seen": metrics["images_seen"],
+        "epochs_equivalent": metrics["epochs_equivalent"],
+        "val_top1_final_rise": rise,
+        "converged": rise <= CONVERGED_RISE,
+    }
 
 
 def _row(name: str, test: dict, train_rows: int | None, epochs: int | None) -> dict:
@@ -146,12 +171,13 @@ def compare_markdown(report: dict) -> str:
         "never resampled), with 95% intervals from a seeded bootstrap over those images (the same resamples for "
         f"every row). Δ is the paired difference in top-1 from `{baseline}`, its interval at its Holm step's level; "
         "▲/▼ mark a gain or loss whose interval excludes zero. ≈ marks the rows that cannot be told apart from the "
-        "best. Recall per class in the last columns; ensembles average their members' softmax.",
+        "best. Steps and epochs-equivalent (images seen / train rows) are each row's training budget; ⚠ marks a "
+        "row whose val top-1 still rose by more than 1 point over the last fifth of it. Recall per class in the "
+        "last columns; ensembles average their members' softmax.",
         "",
-        f"| variant | train rows | top-1 (95% CI) | Δ top-1 vs {baseline} | Holm p | macro-F1 (95% CI) | top-3 | "
-        + " | ".join(short)
-        + " |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(short),
+        f"| variant | train rows | steps | epochs-eq. | val rise | top-1 (95% CI) | Δ top-1 vs {baseline} | Holm p | "
+        "macro-F1 (95% CI) | top-3 | " + " | ".join(short) + " |",
+        "| --- |" + " ---: |" * (9 + len(short)),
     ]
     for row in rows:
         lines.append(_table_row(row))
@@ -197,7 +223,12 @@ def _table_row(row: dict) -> str:
         versus = f"{100 * compared['difference']:+.1f} [{low:+.1f}, {high:+.1f}] {mark}".rstrip()
         holm = "<0.001" if compared["p_holm"] < 0.001 else f"{compared['p_holm']:.3f}"
     recall = " | ".join(f"{100 * row['recall'][label]:.0f}" for label in CLASS_NAMES)
-    return f"| {name} | {size} | {top1} | {versus} | {holm} | {f1} | {100 * row['top3']:.1f} | {recall} |"
+    budget = "- | - | -"
+    if "steps" in row:
+        rise = f"{100 * row['val_top1_final_rise']:+.1f}" + ("" if row["converged"] else " ⚠")
+        budget = f"{row['steps']} | {row['epochs_equivalent']:.1f} | {rise}"
+    scores = f"{top1} | {versus} | {holm} | {f1} | {100 * row['top3']:.1f}"
+    return f"| {name} | {size} | {budget} | {scores} | {recall} |"
 
 
 def _with_interval(value: float, ci: list[float] | None, scale: float, form: str) -> str:

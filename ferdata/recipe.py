@@ -50,12 +50,21 @@ class TrainConfig(BaseModel):
     crop: int = Field(40, ge=8, le=48)
     weights: str | None = Field(None, description="vgg16: local ImageNet weights file")
     epochs: int = Field(300, ge=1)
+    epoch_size: Literal["variant", "source"] = Field(
+        "variant",
+        description="variant: an epoch is one pass over the variant's rows; source: it is as many images as the "
+        "un-resampled training split has, so every variant of one dataset gets the same optimizer steps",
+    )
     batch_size: int = Field(64, ge=1)
     optimizer: Literal["sgd", "adam"] = "sgd"
     lr: float = Field(0.01, gt=0)
     momentum: float = Field(0.9, ge=0, lt=1)
     nesterov: bool = True
     weight_decay: float = Field(1e-4, ge=0)
+    schedule: Literal["plateau", "cosine"] = Field(
+        "plateau", description="plateau: ReduceLROnPlateau on val top-1 (usef-kh); cosine: anneal to 0 by the last step"
+    )
+    warmup_epochs: float = Field(0.0, ge=0, description="cosine: linear warm-up over this many epochs")
     plateau_factor: float = Field(0.75, gt=0, lt=1, description="ReduceLROnPlateau on validation accuracy")
     plateau_patience: int = Field(5, ge=0)
     early_stopping: int | None = Field(None, ge=1, description="stop after this many epochs without a better val")

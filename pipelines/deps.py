@@ -7,6 +7,7 @@ step registry) imports all of them.
 
     python -m pipelines.deps          # each stage's code deps, as dvc.yaml lists them
     python -m pipelines.deps --check  # exit 1 naming every stage whose dvc.yaml deps differ
+    python -m pipelines.deps --write  # put them into dvc.yaml (its other lines and comments kept)
 
 tests/test_dvc_deps.py runs the check, so dvc.yaml's deps cannot drift from the code.
 """
@@ -17,6 +18,8 @@ import sys
 from pathlib import Path
 
 import yaml
+
+from ferdata.outputs import atomic_file
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_PARTY = ("ferdata", "trainer", "apps", "pipelines")
@@ -116,7 +119,30 @@ def as_listed(files: set[Path]) -> list[str]:
     return sorted(listed + [str(path) for path in files - covered])
 
 
+def write(dvc_yaml: Path = ROOT / "dvc.yaml") -> None:
+    """Replace the first-party code deps of every stage in dvc.yaml with its closure, keeping every other line."""
+    entries = stage_entries(dvc_yaml)
+    lines, stage, in_deps = [], None, False
+    for line in dvc_yaml.read_text(encoding="utf-8").split("\n"):
+        if match := re.match(r"^  (\w+):", line):
+            stage = match.group(1)
+        if re.match(r"^    deps:", line):
+            lines += [line, *(f"      - {dep}" for dep in as_listed(closure(entries[stage])))]
+            in_deps = True
+            continue
+        dep = re.match(r"^      - (\S+)", line) if in_deps else None
+        in_deps = dep is not None
+        if dep and Path(dep.group(1)).parts[0] in FIRST_PARTY:
+            continue
+        lines.append(line)
+    with atomic_file(dvc_yaml) as tmp:
+        tmp.write_text("\n".join(lines), encoding="utf-8")
+
+
 def main(argv: list[str]) -> int:
+    if "--write" in argv:
+        write()
+        return 0
     if "--check" in argv:
         wrong = differences()
         for stage, (missing, extra) in wrong.items():

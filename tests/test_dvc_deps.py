@@ -34,6 +34,8 @@ def test_a_removed_dep_is_caught(tmp_path):
     edited = tmp_path / "dvc.yaml"
     edited.write_text(text[:at] + text[at + len(line) :])
     assert deps.differences(edited) == {"build": ({Path("ferdata/variants/section.py")}, set())}
+    deps.write(edited)  # `python -m pipelines.deps --write` puts it back, and changes nothing else
+    assert deps.differences(edited) == {} and edited.read_text() == text
 
 
 def test_an_unused_dep_is_caught(tmp_path):

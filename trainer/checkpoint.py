@@ -25,8 +25,10 @@ def resume_state(path: Path, shown: Path, config: TrainConfig, device: torch.dev
     if not path.exists():
         raise FerdataError(f"{shown}: no checkpoint to resume from")
     state = torch.load(path, map_location=device, weights_only=False)
-    saved = {k: v for k, v in state.get("config", {}).items() if k != "epochs"}  # more epochs may be asked for
-    if saved != config.model_dump(exclude={"epochs"}):
+    # More epochs may be asked for, unless the schedule anneals over the epochs it was given.
+    free = set() if config.schedule == "cosine" else {"epochs"}
+    saved = {k: v for k, v in state.get("config", {}).items() if k not in free}
+    if saved != config.model_dump(exclude=free):
         raise FerdataError(f"{shown}: was trained with another config; resume with the same profile and options")
     return state
 

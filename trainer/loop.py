@@ -27,6 +27,7 @@ from ferdata.recipe import TrainConfig
 from ferdata.store import Split, load_dataset
 from trainer import distributed
 from trainer.augment import erase, random_crop, ten_crop, warp
+from trainer.budget import epoch_rows, final_rise, make_scheduler, source_epoch_order, steps_per_epoch
 from trainer.checkpoint import resume_state, save
 from trainer.forward import autocast, layout, logits_and_loss
 from trainer.metrics import scores
@@ -54,8 +55,10 @@ class Run:
     generator: torch.Generator  # augmentation: per rank
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
+    scheduler: torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau
     work: Path
+    epoch_rows: int  # images per epoch (trainer.budget)
+    steps_per_epoch: int
     start: int = 0
     best: float = -1.0
     best_epoch: int = -1
@@ -97,6 +100,8 @@ def _prepare(
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = optimizer_for(model, config)
+    rows = epoch_rows(config, card, len(splits["train"]))
+    steps = steps_per_epoch(rows, rank, world, config.batch_size)
     run = Run(
         config=config,
         seed=seed,
@@ -111,10 +116,10 @@ def _prepare(
         generator=generator,
         model=model,
         optimizer=optimizer,
-        scheduler=torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max", factor=config.plateau_factor, patience=config.plateau_patience
-        ),
+        scheduler=make_scheduler(optimizer, config, steps),
         work=open_workdir(out, data, resume) if rank == 0 else out / WORK,
+        epoch_rows=rows,
+        steps_per_epoch=steps,
     )
     distributed.barrier(world)  # the work directory is ready before any rank reads a checkpoint from it
     if resume:
@@ -142,10 +147,11 @@ def _train(run: Run, live: Live | None, on_epoch: OnEpoch | None) -> None:
     step = DistributedDataParallel(run.model) if run.world > 1 else run.model
     step = torch.compile(step) if config.compile else step
     for epoch in range(run.start, config.epochs):
-        train_loss, train_top1 = _train_epoch(step, run)
+        train_loss, train_top1 = _train_epoch(step, run, epoch)
         val_logits, val_loss = logits_and_loss(step, run.images["val"], run.labels["val"], config)
         val_top1 = float((val_logits.argmax(1) == run.splits["val"].labels).mean())
-        run.scheduler.step(val_top1)
+        if config.schedule == "plateau":
+            run.scheduler.step(val_top1)
         run.history.append(
             {
                 "epoch": epoch,
@@ -194,11 +200,15 @@ def _save_epoch(run: Run, epoch: int, improved: bool, live: Live) -> None:
     live.next_step()
 
 
-def _train_epoch(model, run: Run) -> tuple[float, float]:
-    """One pass over this rank's share of the training split; returns the global mean loss and top-1."""
+def _train_epoch(model, run: Run, epoch: int) -> tuple[float, float]:
+    """One epoch of this rank's share of the training rows; returns the global mean loss and top-1."""
     images, labels, config = run.images["train"], run.labels["train"], run.config
     model.train()
-    order = torch.randperm(len(labels), device=images.device, generator=run.order)[run.rank :: run.world]
+    if config.epoch_size == "variant":
+        order = torch.randperm(len(labels), device=images.device, generator=run.order)
+    else:
+        order = source_epoch_order(len(labels), run.epoch_rows, epoch, run.seed, images.device)
+    order = order[run.rank :: run.world]
     batch_size = max(1, config.batch_size // run.world)
     totals = torch.zeros(3, device=images.device)  # loss sum, correct, seen: summed on the device
     for first in range(0, len(order), batch_size):
@@ -210,6 +220,8 @@ def _train_epoch(model, run: Run) -> tuple[float, float]:
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()
+        if config.schedule == "cosine":
+            run.scheduler.step()
         correct = (logits.detach().argmax(1) == y).sum()
         totals += torch.stack([loss.detach() * len(y), correct, torch.tensor(len(y), device=images.device)])
     if run.world > 1:
@@ -239,6 +251,11 @@ def _finish(run: Run, data: Path, out: Path, live: Live | None) -> dict:
         "test_sha256": file_sha256(data / "test.npz"),  # compare checks every row scored the same test split
         "epochs_run": len(run.history),
         "best_epoch": run.best_epoch,
+        # The budget: the same for every variant of one dataset when epochs are the source's size.
+        "steps": len(run.history) * run.steps_per_epoch,
+        "images_seen": len(run.history) * run.epoch_rows,
+        "epochs_equivalent": round(len(run.history) * run.epoch_rows / max(1, len(run.splits["train"])), 4),
+        "val_top1_final_rise": round(final_rise([epoch["val_top1"] for epoch in run.history]), 4),
     }
     logits = {}
     for name in ("val", "test"):
