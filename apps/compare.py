@@ -47,10 +47,8 @@ def compare(
         raise FerdataError(f"compare.baseline: {baseline!r} is not among the trained variants ({', '.join(variants)})")
     for variant in variants:
         probabilities[variant], labels = mean_probabilities([models / variant / "best.pt"], data)["test"]
-    for name, members in ensembles.items():
-        probabilities[name], labels = mean_probabilities([models / member / "best.pt" for member in members], data)[
-            "test"
-        ]
+    for name, members in ensembles.items():  # members are trained variants: their softmax is already here
+        probabilities[name] = np.mean([probabilities[member] for member in members], axis=0)
         log_mean = np.log(np.clip(probabilities[name], 1e-12, None))
         rows.append(_row(name, scores(log_mean, labels, 0.0), None, None))
     report = {"test_split_sha256": test_hashes.pop() if test_hashes else None, "rows": rows, "leakdemo": leak}

@@ -35,9 +35,15 @@ def test_class_weights_come_from_a_class_weight_variant(ingested, tmp_path):
     from ferdata.variants.section import BuildParams
 
     card, _ = build_variant("class_weight", ingested, tmp_path / "cw", BuildParams(), seed=0)
-    weights = _loss_weights(tmp_path / "cw" / "card.json", torch.device("cpu"), required=False)
+    cards = {path: json.loads(path.read_text()) for path in (tmp_path / "cw" / "card.json", ingested / "card.json")}
+    weights = _loss_weights(
+        cards[tmp_path / "cw" / "card.json"], tmp_path / "cw" / "card.json", torch.device("cpu"), required=False
+    )
     assert weights.tolist() == pytest.approx(card["class_weights"])
-    assert _loss_weights(ingested / "card.json", torch.device("cpu"), required=False) is None
+    assert (
+        _loss_weights(cards[ingested / "card.json"], ingested / "card.json", torch.device("cpu"), required=False)
+        is None
+    )
 
 
 def test_vggnet_is_usef_kh_s_architecture():

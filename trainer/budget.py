@@ -7,9 +7,7 @@ are drawn from an endless stream of seeded permutations of the variant's rows (t
 on the seed and k, so resuming needs no stored position).
 """
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,14 +17,14 @@ from ferdata.recipe import TrainConfig
 SEED_STRIDE = 1_000_003  # separates the permutation seeds of different run seeds
 
 
-def epoch_rows(config: TrainConfig, card: Path, train_rows: int) -> int:
-    """Images per epoch: the variant's rows, or the un-resampled training split's (from the variant's card)."""
-    if config.epoch_size == "variant" or not card.exists():
+def epoch_rows(config: TrainConfig, card: dict, train_rows: int) -> int:
+    """Images per epoch: the variant's rows, or the un-resampled training split's (from the data's card, {} when
+    it has none)."""
+    if config.epoch_size == "variant" or not card:
         return train_rows
-    data = json.loads(card.read_text())
-    if "counts_before" in data:  # a variant: what it was built from
-        return int(sum(data["counts_before"]))
-    return int(sum(data.get("counts", {}).get("train", [train_rows])))  # an ingested dataset: itself
+    if "counts_before" in card:  # a variant: what it was built from
+        return int(sum(card["counts_before"]))
+    return int(sum(card.get("counts", {}).get("train", [train_rows])))  # an ingested dataset: itself
 
 
 def source_epoch_order(n: int, rows: int, epoch: int, seed: int, device: torch.device) -> torch.Tensor:

@@ -91,7 +91,8 @@ def _prepare(
 ) -> Run:
     splits = load_dataset(data)
     card = data / "card.json"
-    loss_weights = _loss_weights(card, device, required=config.class_weights is True)
+    card_data = json.loads(card.read_text()) if card.exists() else {}
+    loss_weights = _loss_weights(card_data, card, device, required=config.class_weights is True)
     torch.manual_seed(seed + rank)
     order = torch.Generator(device=device).manual_seed(seed)
     generator = torch.Generator(device=device).manual_seed(seed + 1 + rank)
@@ -100,7 +101,7 @@ def _prepare(
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = optimizer_for(model, config)
-    rows = epoch_rows(config, card, len(splits["train"]))
+    rows = epoch_rows(config, card_data, len(splits["train"]))
     steps = steps_per_epoch(rows, rank, world, config.batch_size)
     run = Run(
         config=config,
@@ -297,9 +298,9 @@ def optimizer_for(model, config: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 
-def _loss_weights(card: Path, device: torch.device, required: bool) -> torch.Tensor | None:
+def _loss_weights(card: dict, where: Path, device: torch.device, required: bool) -> torch.Tensor | None:
     """The class weights a class_weight variant's card carries (None when it has none and none are required)."""
-    weights = json.loads(card.read_text()).get("class_weights") if card.exists() else None
+    weights = card.get("class_weights")
     if weights is None and required:
-        raise FerdataError(f"{card}: no class_weights (build the class_weight variant, or set class_weights false)")
+        raise FerdataError(f"{where}: no class_weights (build the class_weight variant, or set class_weights false)")
     return None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device)

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ferdata.labels import CLASS_NAMES
-from ferdata.store import ORIGIN_SEP, Split, concat, load_dataset
-from ferdata.variants.base import NeighborParams, Step
+from ferdata.store import Split, concat, load_dataset
+from ferdata.variants.base import NeighborParams, Step, contract_problem
 from ferdata.variants.registry import units
 
 
@@ -55,20 +55,10 @@ def check_named_classes_untouched(step_type: type[Step], train: Split, held_out:
 
 def check_rows(before: Split, after: Split, held_out: Split, allow_strangers: bool = False) -> None:
     """Kept rows are the input's rows unchanged; new rows descend from training rows only (or, for a step that
-    brings rows, come with no origin); nothing is or descends from a held-out row; ids are unique."""
-    assert len(set(after.ids.tolist())) == len(after), "row ids are not unique"
-    position = {row_id: i for i, row_id in enumerate(before.ids.tolist())}
-    kept = np.array([row_id in position for row_id in after.ids.tolist()], dtype=bool)
-    rows = np.array([position[row_id] for row_id in after.ids[kept].tolist()], dtype=int)
-    assert np.array_equal(after.images[kept], before.images[rows]), "a kept row's pixels changed"
-    assert np.array_equal(after.labels[kept], before.labels[rows]), "a kept row's label changed"
-    sources = set(before.ids.tolist()) | {p for o in before.origin.tolist() if o for p in o.split(ORIGIN_SEP)}
-    for row_id, origin in zip(after.ids[~kept].tolist(), after.origin[~kept].tolist(), strict=True):
-        assert origin or allow_strangers, f"new row {row_id} names no parents"
-        assert set(origin.split(ORIGIN_SEP)) <= sources if origin else True, f"{row_id} has unknown parents"
-    banned = set(held_out.ids.tolist())
-    parents = {p for o in after.origin.tolist() if o for p in o.split(ORIGIN_SEP)}
-    assert not banned & (set(after.ids.tolist()) | parents), "a training row is or descends from a held-out row"
+    brings rows, come with no origin); nothing is or descends from a held-out row; ids are unique. The contract
+    `Step.fit_resample` enforces, here applied to any before/after pair (a whole variant, too)."""
+    problem = contract_problem(before, after, held_out, brings_rows=allow_strangers)
+    assert not problem, problem
 
 
 def check_counts(kinds: set[str], before: np.ndarray, after: np.ndarray, out: Split, train: Split) -> None:
