@@ -17,7 +17,7 @@ import torch
 from _measure import machine
 from ferdata.build import run_steps
 from ferdata.ingest import ingest
-from ferdata.leakdemo import leaky_dataset, nearest_neighbour_top1, rows_sharing_a_source
+from ferdata.leakdemo import leaky_dataset, nearest_neighbour_correct, sharing_a_source
 from ferdata.recipe import PROFILES
 from ferdata.sections.ingest import IngestParams
 from ferdata.store import Split, concat, load_dataset, save_split
@@ -69,9 +69,10 @@ def main() -> None:
             f"{args.variant} built both ways on all {sum(map(len, dataset.values()))} rows "
             f"in {time.perf_counter() - started:.0f} s"
         )
-        shared = rows_sharing_a_source(leaky["test"], leaky["train"])
+        shared = int(sharing_a_source(leaky["test"], leaky["train"]).sum())
         print(f"leaky test rows sharing a source image with a training row: {shared} of {len(leaky['test'])}")
-        nearest = {name: nearest_neighbour_top1(data) for name, data in (("honest", honest), ("leaky", leaky))}
+        both = {"honest": honest, "leaky": leaky}
+        nearest = {name: nearest_neighbour_correct(data).mean() for name, data in both.items()}
         subset = {name: split.take(np.arange(0, len(split), args.every)) for name, split in dataset.items()}
         honest_sub, leaky_sub = honest_and_leaky(subset, args.variant, args.seed)
         network = {

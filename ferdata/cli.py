@@ -57,17 +57,20 @@ def _override(section, **values):
 def synth(
     out: Annotated[Path, typer.Option(help="CSV file to write (FER2013 format: emotion,pixels,Usage)")],
     rows: Annotated[int | None, typer.Option(help="rows to draw [default: params synth.rows]")] = None,
+    test_rows: Annotated[
+        int | None, typer.Option(help="rows of PublicTest and of PrivateTest each [default: params synth.test_rows]")
+    ] = None,
     seed: SeedOption = None,
     params: ParamsOption = None,
     force: ForceFileOption = False,
 ) -> None:
     """Write the embedded default: synthetic 48x48 faces as a FER2013 CSV."""
     p = _params(params)
-    n_rows = _override(p.synth, rows=rows).rows
+    sizes = _override(p.synth, rows=rows, test_rows=test_rows)
     claim_file(out, force=force)
-    images, labels, usage = synthesize(n_rows, p.seed if seed is None else seed)
+    images, labels, usage = synthesize(sizes.rows, p.seed if seed is None else seed, sizes.test_rows)
     write_fer2013_csv(out, images, labels, usage)
-    console.print(f"wrote {n_rows} synthetic faces to {out}")
+    console.print(f"wrote {sizes.rows} synthetic faces to {out}")
 
 
 @app.command()

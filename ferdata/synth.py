@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from ferdata.labels import NUM_CLASSES
+from ferdata.sections.synth import MIN_TRAINING_ROWS
 from ferdata.sources.fer2013_csv import USAGES
 from ferdata.store import IMAGE_SIDE
 
@@ -38,12 +39,12 @@ _CLASS_PARAMS = np.array(
 _PARAM_NOISE = np.array([0.04, 0.025, 0.025, 0.04, 0.03, 0.18, 0.25, 0.3], dtype=np.float32)
 
 
-def synthesize(n_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`n_rows` faces as (images uint8 (N,48,48), labels int8 (N,), usage str (N,)), FER2013 row order."""
-    if n_rows < 10 * NUM_CLASSES:
-        raise ValueError(f"synth needs at least {10 * NUM_CLASSES} rows, got {n_rows}")
+def synthesize(n_rows: int, seed: int, test_rows: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`n_rows` faces as (images uint8 (N,48,48), labels int8 (N,), usage str (N,)), FER2013 row order.
+    PublicTest and PrivateTest get `test_rows` rows each, or FER2013's usage shares when None."""
+    usage_counts = usage_sizes(n_rows, test_rows)
     rng = np.random.default_rng(seed)
-    labels, usage = _labels_and_usage(n_rows, rng)
+    labels, usage = _labels_and_usage(usage_counts, rng)
     drawn = labels.copy()
     noisy = rng.random(n_rows) < LABEL_NOISE
     labels[noisy] = rng.integers(0, NUM_CLASSES, noisy.sum())
@@ -51,17 +52,41 @@ def synthesize(n_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return images, labels.astype(np.int8), usage
 
 
-def _labels_and_usage(n_rows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Class counts in FER2013's shares, each class split over the usages in FER2013's shares."""
-    per_class = _largest_remainder(n_rows, CLASS_SHARES)
-    labels, usage = [], []
-    for label, count in enumerate(per_class):
-        per_usage = _largest_remainder(count, USAGE_SHARES)
-        labels.append(np.full(count, label))
-        usage.append(np.repeat(np.arange(len(USAGES)), per_usage))
-    labels_all, usage_all = np.concatenate(labels), np.concatenate(usage)
-    order = np.lexsort((rng.random(n_rows), usage_all))  # by usage, shuffled within
+def usage_sizes(n_rows: int, test_rows: int | None) -> np.ndarray:
+    """Rows of Training, PublicTest and PrivateTest: FER2013's shares, or `test_rows` for each held-out usage."""
+    if test_rows is None:
+        sizes = _largest_remainder(n_rows, USAGE_SHARES)
+    else:
+        sizes = np.array([n_rows - 2 * test_rows, test_rows, test_rows])
+    if n_rows < 10 * NUM_CLASSES or sizes[0] < MIN_TRAINING_ROWS or sizes.min() < 0:
+        raise ValueError(
+            f"synth needs at least {10 * NUM_CLASSES} rows, {MIN_TRAINING_ROWS} of them for training; "
+            f"{n_rows} rows with test_rows {test_rows} leave {sizes[0]}"
+        )
+    return sizes
+
+
+def _labels_and_usage(usage_counts: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Class counts in FER2013's shares, spread over the usages in proportion to their sizes (each count
+    rounded so that both every class's and every usage's total come out exact)."""
+    per_class = _largest_remainder(int(usage_counts.sum()), CLASS_SHARES)
+    table = _rounded_table(np.outer(per_class, usage_counts) / usage_counts.sum(), per_class, usage_counts)
+    labels_all = np.repeat(np.tile(np.arange(NUM_CLASSES), len(USAGES)), table.T.ravel())
+    usage_all = np.repeat(np.arange(len(USAGES)), usage_counts)
+    order = np.lexsort((rng.random(len(labels_all)), usage_all))  # by usage, shuffled within
     return labels_all[order], np.array(USAGES)[usage_all[order]]
+
+
+def _rounded_table(exact: np.ndarray, row_sums: np.ndarray, column_sums: np.ndarray) -> np.ndarray:
+    """`exact` rounded to integers with the given row and column sums: floors, then +1 where a row and a column
+    both still need one, largest remainders first (a second pass where one pass left both short)."""
+    table = np.floor(exact).astype(np.int64)
+    cells = [np.unravel_index(cell, table.shape) for cell in np.argsort(table - exact, axis=None, kind="stable")]
+    while (table.sum(axis=1) < row_sums).any():  # the two deficits sum to the same, so both reach zero
+        for row, column in cells:
+            if table[row].sum() < row_sums[row] and table[:, column].sum() < column_sums[column]:
+                table[row, column] += 1
+    return table
 
 
 def _largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:

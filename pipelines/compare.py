@@ -1,4 +1,5 @@
-"""Stage `compare`: every trained variant, the ensembles and the leakage demonstration in one report.
+"""Stage `compare`: every trained variant (over all its seeds), the ensembles and the leakage demonstration in
+one report.
 
 Usage: python -m pipelines.compare MODELS_DIR DATASET_DIR LEAKDEMO.json OUT_DIR
 """
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 
 from apps.compare import compare, write_comparison
 from ferdata.config import StageParams, load
+from ferdata.recipe import TrainSection
 from ferdata.sections.compare import CompareParams
 from pipelines.timings import timed
 
@@ -21,6 +23,7 @@ class _Trained(BaseModel):
 
 class CompareStage(StageParams):
     build: _Trained
+    train: TrainSection = TrainSection()
     compare: CompareParams = CompareParams()
 
 
@@ -34,6 +37,7 @@ def main(models: str, dataset: str, leakdemo: str, out: str) -> None:
             params.compare.ensembles,
             Path(dataset),
             leak,
+            params.train.seeds,
             params.seed,
             params.compare.baseline,
         )

@@ -17,7 +17,7 @@ class SynthStage(StageParams):
 def main(out: str) -> None:
     params = load(SynthStage)
     with timed("synth"):
-        write_fer2013_csv(Path(out), *synthesize(params.synth.rows, params.seed))
+        write_fer2013_csv(Path(out), *synthesize(params.synth.rows, params.seed, params.synth.test_rows))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def _params_file(tmp_path, ingested, extra: str = "") -> None:
         (
             ["--variant", "x"],
             "  variants:\n    x: {steps: [smote], smote: {k_neighbors: 60}}\n  pipeline: [x]\n",
-            "smote: class 'disgust' has 9 training images, k_neighbors=60 needs at least 61",
+            "smote: class 'disgust' has 10 training images, k_neighbors=60 needs at least 61",
         ),
         (["--variant", "smote", "--data", "nowhere"], "", "nowhere: not a directory"),
         (["--variant", "ros", "--data", "."], "", "train.npz: no such split file"),

@@ -95,8 +95,8 @@ BAD_LAYOUTS = {
     ),
     "unknown class folder": (lambda root: (root / "train" / "contempt").mkdir(), "unknown class name 'contempt'"),
     "empty class folder": (
-        lambda root: [p.unlink() for p in (root / "test" / "disgust").iterdir()],
-        "disgust: empty class folder",
+        lambda root: [p.unlink() for p in (root / "test" / "happy").iterdir()],
+        "happy: empty class folder",
     ),
     "decompression bomb": (_bomb, "bomb.png: over the 50,000,000-pixel limit (a possible decompression bomb)"),
     "large image": (_large, "large.png: 9000x9000 pixels, over the 50,000,000-pixel limit"),

@@ -61,7 +61,7 @@ for line in sys.stdin:
     _, status = os.waitpid(pid, 0)
     print(-os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status), flush=True)
 """
-_TRAIN_PARAMS = "train:\n  width: 0.0625\n  epochs: 2\n  crop: 36\n  batch_size: 64\n  ten_crop: false\n"
+_TRAIN_PARAMS = "train:\n  recipe: {width: 0.0625, epochs: 2, crop: 36, batch_size: 64, ten_crop: false}\n"
 
 
 @pytest.fixture(scope="module")

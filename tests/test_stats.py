@@ -87,3 +87,17 @@ def test_a_difference_is_marked_when_and_only_when_its_interval_excludes_zero():
     assert result["better"].difference == pytest.approx(0.07)
     for comparison in result.values():
         assert comparison.significant == (comparison.p_holm < 0.05)
+
+
+def test_several_seeds_score_their_mean_and_mcnemar_takes_the_pooled_answers():
+    rng = np.random.default_rng(7)
+    seeds = rng.random((3, 400)) < np.array([[0.6], [0.7], [0.8]])  # three seeds of one model
+    counts = stats.resample_counts(400, rounds=50, seed=0)
+    per_seed = [stats.top1_per_round(seed, counts) for seed in seeds]
+    np.testing.assert_allclose(stats.top1_per_round(seeds, counts), np.mean(per_seed, axis=0))
+
+    base = rng.random((3, 400)) < 0.6
+    pooled = {"none": rng.random(400) < 0.5, "model": rng.random(400) < 0.5}
+    result = stats.against_baseline({"none": base, "model": seeds}, "none", counts, pooled=pooled)["model"]
+    assert result.difference == pytest.approx(seeds.mean() - base.mean())
+    assert result.mcnemar_p == stats.mcnemar(pooled["model"], pooled["none"])

@@ -11,7 +11,7 @@ from ferdata.synth import synthesize
 
 def test_cli_writes_the_exact_fer2013_csv_format(tmp_path):
     out = tmp_path / "fake.csv"
-    result = run_cli("synth", "--out", out, "--rows", 700, "--seed", 4)
+    result = run_cli("synth", "--out", out, "--rows", 700, "--test-rows", 100, "--seed", 4)
     assert result.returncode == 0, result.stderr
     lines = out.read_text().splitlines()
     assert lines[0] == "emotion,pixels,Usage" and len(lines) == 701
@@ -21,7 +21,8 @@ def test_cli_writes_the_exact_fer2013_csv_format(tmp_path):
     assert usage == "Training"
     assert {line.rsplit(",", 1)[1] for line in lines[1:]} == {"Training", "PublicTest", "PrivateTest"}
     rows = read_fer2013_csv(out)
-    images, labels, _ = synthesize(700, seed=4)
+    assert [line.rsplit(",", 1)[1] for line in lines[1:]].count("PublicTest") == 100
+    images, labels, _ = synthesize(700, seed=4, test_rows=100)
     np.testing.assert_array_equal(rows.images, images)
     np.testing.assert_array_equal(rows.labels, labels)
 
@@ -35,7 +36,19 @@ def test_seeded_and_imbalanced_like_fer2013():
     assert counts.argmin() == 1 and counts.argmax() == 3  # Disgust rare, Happy common
     usage_counts = {u: int((a[2] == u).sum()) for u in ("Training", "PublicTest", "PrivateTest")}
     # Each class is split 80/10/10 on its own, so totals can be off by one per class.
-    assert abs(usage_counts["Training"] - 2800) <= 7 and abs(usage_counts["PublicTest"] - 350) <= 7
+    assert usage_counts == {"Training": 2800, "PublicTest": 350, "PrivateTest": 350}
+    _, labels, usage = synthesize(4800, seed=7, test_rows=1000)
+    for name, size in (("Training", 2800), ("PublicTest", 1000), ("PrivateTest", 1000)):
+        counts = np.bincount(labels[usage == name], minlength=7)  # FER2013's class shares within each usage
+        assert counts.sum() == size and counts.argmin() == 1 and counts.argmax() == 3, (name, counts)
+
+
+def test_too_few_training_rows_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="56 of them for training"):
+        synthesize(2000, seed=0, test_rows=980)
+    result = run_cli("synth", "--out", tmp_path / "x.csv", "--rows", 700)  # params.yaml: 1000 test rows each
+    assert result.returncode != 0 and "leaves under 56 training rows" in result.stderr
+    assert not (tmp_path / "x.csv").exists()
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -7,6 +7,7 @@ import pytest
 import torch
 from sklearn.metrics import (
     accuracy_score,
+    classification_report,
     confusion_matrix,
     f1_score,
     precision_recall_fscore_support,
@@ -16,6 +17,7 @@ from sklearn.metrics import (
 from conftest import tiny_recipe
 from ferdata.device import pick_device
 from ferdata.errors import FerdataError
+from ferdata.labels import CLASS_NAMES
 from ferdata.recipe import AugmentConfig, TrainingParams
 from ferdata.store import load_dataset
 from trainer.augment import erase, ten_crop, warp
@@ -24,7 +26,7 @@ from trainer.ensemble import ensemble
 from trainer.evaluate import evaluate
 from trainer.forward import logits_of
 from trainer.loop import _loss_weights, fit
-from trainer.metrics import scores, softmax
+from trainer.metrics import classification_text, scores, softmax
 from trainer.models import VGG16Transfer, VGGNet, build_model
 
 TINY = tiny_recipe()
@@ -93,6 +95,20 @@ def test_metrics_agree_with_sklearn():
     assert [c["f1"] for c in per_class] == pytest.approx(f1)
     assert [c["support"] for c in per_class] == support.tolist()
     assert result["confusion"] == confusion_matrix(labels, predicted, labels=range(7)).tolist()
+
+
+@pytest.mark.parametrize("missing", ["none", "a true class", "a predicted class"])
+def test_the_classification_text_is_scikit_learns_byte_for_byte(missing):
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 7, 300)
+    predicted = np.where(rng.random(300) < 0.6, labels, rng.integers(0, 7, 300))
+    if missing == "a true class":
+        labels[labels == 1] = 0
+    if missing == "a predicted class":
+        predicted[predicted == 2] = 3
+    expected = classification_report(labels, predicted, labels=range(7), target_names=CLASS_NAMES, digits=4,
+                                     zero_division=0)  # fmt: skip
+    assert classification_text(labels, predicted) == expected
 
 
 def test_resume_continues_exactly(learnable, trained, tmp_path):
@@ -199,10 +215,13 @@ def test_two_process_ddp_run_keeps_the_single_process_contract(learnable, tmp_pa
 
 
 def test_params_yaml_overrides_the_profile():
-    params = TrainingParams(profile="cpu-smoke", train={"optimizer": "adam", "early_stopping": 3})
+    params = TrainingParams(profile="cpu-smoke", train={"recipe": {"optimizer": "adam", "early_stopping": 3}})
     assert params.recipe().optimizer == "adam" and params.recipe().width == 0.125
-    with pytest.raises(ValueError, match=r"train\.optimiser: unknown key"):
-        TrainingParams(profile="paper", train={"optimiser": "adam"})
+    assert params.train.seeds == [0]
+    with pytest.raises(ValueError, match=r"train\.recipe\.optimiser: unknown key"):
+        TrainingParams(profile="paper", train={"recipe": {"optimiser": "adam"}})
+    with pytest.raises(ValueError, match=r"seeds \[1, 1\] repeat a seed"):
+        TrainingParams(train={"seeds": [1, 1]})
     with pytest.raises(ValueError, match="'papers' is not a profile"):
         TrainingParams(profile="papers")
 

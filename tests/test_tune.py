@@ -51,7 +51,7 @@ def test_a_study_finds_a_best_trial_prunes_and_resumes(learnable, tmp_path):
     assert summary["trials"]["complete"] + summary["trials"]["pruned"] == 6
     assert sorted(p.name for p in out.glob("trial-*")) == [f"trial-{best['trial']:04d}"]  # only the best is kept
     # The recorded overrides rebuild the trial's recipe, and its model scores on val what the study recorded.
-    config = TrainConfig.model_validate(TrainConfig().model_dump() | best["train"])
+    config = TrainConfig.model_validate(TrainConfig().model_dump() | best["recipe"])
     assert config.optimizer == best["params"]["optimizer"] and config.dropout == best["params"]["dropout"]
     scored = evaluate(out / f"trial-{best['trial']:04d}" / "best.pt", ingested, "cpu")
     assert scored["val"]["top1"] == pytest.approx(best["val_top1"])

@@ -1,6 +1,7 @@
 """Average the softmax of several checkpoints (e.g. the ros, smote and smotetomek models) and score it.
 
-python -m trainer.ensemble --checkpoints models/ros/best.pt --checkpoints models/smote/best.pt --data DIR --out FILE
+python -m trainer.ensemble --checkpoints models/ros/seed0/best.pt --checkpoints models/smote/seed0/best.pt ...
+    --data DIR --out FILE
 """
 
 from pathlib import Path

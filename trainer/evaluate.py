@@ -1,6 +1,6 @@
 """Score a checkpoint on a dataset's val and test splits, with or without ten-crop averaging.
 
-python -m trainer.evaluate --checkpoint models/smote/best.pt --data data/variants/smote [--ten-crop]
+python -m trainer.evaluate --checkpoint models/smote/seed0/best.pt --data data/variants/smote [--ten-crop]
 """
 
 from pathlib import Path

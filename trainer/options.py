@@ -15,7 +15,7 @@ ProfileOption = Annotated[
     str | None, typer.Option(help=f"recipe: {', '.join(PROFILES)} [default: params.yaml profile]")
 ]
 EpochsOption = Annotated[int | None, typer.Option(help="override the profile's epochs")]
-SeedOption = Annotated[int | None, typer.Option(help="[default: params.yaml seed]")]
+SeedOption = Annotated[int | None, typer.Option(help="[default: the first of params.yaml's train.seeds]")]
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")]
 
 
@@ -36,4 +36,4 @@ def recipe_and_seed(profile: str | None, epochs: int | None, seed: int | None) -
     config = params.recipe()
     if epochs:
         config = config.model_copy(update={"epochs": epochs})
-    return config, params.seed if seed is None else seed
+    return config, params.train.seeds[0] if seed is None else seed

@@ -5,13 +5,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import classification_report
 
 from ferdata.labels import CLASS_NAMES
 from ferdata.outputs import atomic_file
 from ferdata.plots import plt, save_figure
 from trainer.augment import centre_crop
-from trainer.metrics import confusion
+from trainer.metrics import classification_text, confusion
 
 
 def write_reports(
@@ -21,11 +20,7 @@ def write_reports(
     predicted = logits.argmax(1)
     confusion_png(confusion(labels, predicted), out / "confusion_matrix.png")
     with atomic_file(out / "classification_report.txt") as tmp:
-        tmp.write_text(
-            classification_report(
-                labels, predicted, labels=range(7), target_names=CLASS_NAMES, digits=4, zero_division=0
-            )
-        )
+        tmp.write_text(classification_text(labels, predicted))
     wrong = np.flatnonzero(predicted != labels)[:32]
     misclassified_png(images[wrong], labels[wrong], predicted[wrong], out / "misclassified.png")
     saliency_png(model, images[:8], labels[:8], crop, out / "saliency.png")

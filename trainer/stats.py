@@ -25,8 +25,8 @@ def resample_counts(n: int, rounds: int = ROUNDS, seed: int = 0) -> np.ndarray:
 
 
 def top1_per_round(correct: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Top-1 accuracy in each bootstrap round."""
-    return counts @ correct.astype(np.float64) / counts.sum(axis=1)
+    """Top-1 accuracy in each bootstrap round; `correct` is (images,) or (seeds, images), averaged over seeds."""
+    return counts @ np.atleast_2d(correct).mean(axis=0, dtype=np.float64) / counts.sum(axis=1)
 
 
 def macro_f1_per_round(labels: np.ndarray, predicted: np.ndarray, counts: np.ndarray, classes: int) -> np.ndarray:
@@ -90,14 +90,22 @@ class Comparison:
 
 
 def against_baseline(
-    correct: dict[str, np.ndarray], baseline: str, counts: np.ndarray, level: float = LEVEL
+    correct: dict[str, np.ndarray],
+    baseline: str,
+    counts: np.ndarray,
+    level: float = LEVEL,
+    pooled: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Comparison]:
     """Every other model's top-1 against `baseline`'s, paired over the same bootstrap rounds, Holm-corrected.
+    `correct` holds each model's right answers, (images,) or (seeds, images): a model trained with several seeds
+    scores their mean. McNemar compares `pooled` right answers (of each model's seed-averaged prediction; by
+    default `correct`, one seed each).
 
     Holm's step-down tests the smallest p-value at alpha/m, the next at alpha/(m-1), and so on until one fails;
     each interval is at its step's level (those from the failed step on, at that step's), so an interval that
     excludes zero is a difference Holm's procedure keeps, up to the bootstrap's resolution.
     """
+    pooled = correct if pooled is None else pooled
     base = top1_per_round(correct[baseline], counts)
     names = [name for name in correct if name != baseline]
     differences = {name: top1_per_round(correct[name], counts) - base for name in names}
@@ -111,11 +119,11 @@ def against_baseline(
             failed = raw[name] >= step_alpha
         low, high = interval(differences[name], 1 - step_alpha)
         result[name] = Comparison(
-            difference=float(correct[name].mean() - correct[baseline].mean()),
+            difference=float(np.mean(correct[name]) - np.mean(correct[baseline])),
             low=low,
             high=high,
             p=raw[name],
             p_holm=adjusted[name],
-            mcnemar_p=mcnemar(correct[name], correct[baseline]),
+            mcnemar_p=mcnemar(pooled[name], pooled[baseline]),
         )
     return {name: result[name] for name in names}

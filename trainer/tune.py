@@ -16,7 +16,7 @@ A trial's score is its best epoch's validation top-1; the test split is never lo
 best trial's test scores are reported once, at the end). A trial whose validation top-1 after an epoch is
 below the median of earlier trials at that epoch is pruned (Optuna's MedianPruner). The study lives in
 OUT/study.db (SQLite): running the command again resumes it until it has `--trials` finished trials.
-OUT/best.json sums up the best trial, with the `train:` overrides to paste into params.yaml; its model is in
+OUT/best.json sums up the best trial, with the `train.recipe` overrides to paste into params.yaml; its model is in
 OUT/trial-NNNN/ (other trials' folders are removed unless `--keep-all`).
 """
 
@@ -96,7 +96,7 @@ def tune(
     def objective(trial: optuna.Trial) -> float:
         config = TrainConfig.model_validate(base.model_dump() | suggest(trial, base))
         trial_dir = _trial_dir(out, trial.number)
-        trial.set_user_attr("train", _changed(base, config))
+        trial.set_user_attr("recipe", _changed(base, config))
 
         def report(epoch: int, val_top1: float) -> None:
             trial.report(val_top1, epoch)
@@ -140,13 +140,13 @@ def _summary(study: optuna.Study, out: Path, data: Path) -> dict:
             "test_top1": best.user_attrs.get("test_top1"),
             "params": best.params,
             "checkpoint": str(_trial_dir(out, best.number) / "best.pt"),
-            "train": best.user_attrs["train"],
+            "recipe": best.user_attrs["recipe"],
         },
     }
 
 
 def _changed(base: TrainConfig, config: TrainConfig) -> dict:
-    """The fields of `config` that differ from `base`: what to put under params.yaml's `train:`."""
+    """The fields of `config` that differ from `base`: what to put under params.yaml's `train.recipe`."""
     before = base.model_dump()
     return {key: value for key, value in config.model_dump().items() if value != before[key]}
 
