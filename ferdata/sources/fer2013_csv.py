@@ -126,6 +126,10 @@ def _read_table(path: Path) -> pa.Table:
             names = [name.strip('"') for name in header_line.split(",")]
             if (twice := repeated_name([name.strip().lower() for name in names])) is not None:
                 raise FerdataError(f"{path}: column {twice!r} appears twice in the header")
+            # A header with nothing after it never reaches Arrow: its threaded reader can abort the process at
+            # exit on an empty body (apache/arrow#38676), after the error was printed.
+            if len(header) < _HEADER_BYTES and not header.partition(b"\n")[2].strip():
+                raise FerdataError(f"{path}: no data rows")
             options = pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False)
             try:
                 return pa_csv.read_csv(stream, read_options=_READ_OPTIONS, convert_options=options)
