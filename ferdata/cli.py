@@ -1,27 +1,22 @@
-"""The `ferdata` command line: parses arguments, calls the library, prints results. No logic lives here."""
+"""The `ferdata` command line: parses arguments, calls the library, prints results. No logic lives here.
+
+Each command imports the library it runs when it runs: numpy, pyarrow, OpenCV, scikit-learn and torch stay out
+of `ferdata --help` and of every other command's start.
+"""
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ferdata.audit import audit_dataset
-from ferdata.card import write_json
-from ferdata.config import describe, load_or_default
 from ferdata.errors import FerdataError, exit_on_error
-from ferdata.info import class_count_table
-from ferdata.labels import CLASS_NAMES
-from ferdata.outputs import claim_file
-from ferdata.params import Params
-from ferdata.sources.fer2013_csv import write_fer2013_csv
-from ferdata.store import load_dataset
-from ferdata.synth import synthesize
-from ferdata.variants.registry import STEPS
+
+if TYPE_CHECKING:
+    from ferdata.params import Params
 
 app = typer.Typer(
     help="Leak-free FER data preparation: ingest, audit, balance, augment and train.",
@@ -41,12 +36,19 @@ ForceOption = Annotated[
 ForceFileOption = Annotated[bool, typer.Option("--force", help="replace an existing file at OUT")]
 
 
-def _params(path: Path | None) -> Params:
+def _params(path: Path | None) -> "Params":
+    from ferdata.config import load_or_default
+    from ferdata.params import Params
+
     return load_or_default(Params, path)
 
 
 def _override(section, **values):
     """A params section with the options the user gave (not None) put over it, validated."""
+    from pydantic import ValidationError
+
+    from ferdata.config import describe
+
     try:
         return type(section).model_validate(section.model_dump() | {k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
@@ -65,6 +67,10 @@ def synth(
     force: ForceFileOption = False,
 ) -> None:
     """Write the embedded default: synthetic 48x48 faces as a FER2013 CSV."""
+    from ferdata.outputs import claim_file
+    from ferdata.sources.fer2013_csv import write_fer2013_csv
+    from ferdata.synth import synthesize
+
     p = _params(params)
     sizes = _override(p.synth, rows=rows, test_rows=test_rows)
     claim_file(out, force=force)
@@ -103,7 +109,7 @@ def ingest(
     force: ForceOption = False,
 ) -> None:
     """Read a source and write train/val/test.npz and card.json, split first, atomically."""
-    from ferdata.ingest import ingest as ingest_dataset  # scikit-learn: imported only by the commands using it
+    from ferdata.ingest import ingest as ingest_dataset
 
     p = _params(params)
     section = _override(
@@ -137,8 +143,8 @@ def build(
     force: ForceOption = False,
 ) -> None:
     """Build a balanced/augmented variant of the training split (val/test copied unchanged)."""
-    # Imported here: torch, imbalanced-learn and albumentations would slow every other command's start.
     from ferdata.build import build_variant
+    from ferdata.variants.registry import STEPS
 
     p = _params(params)
     if list_variants:
@@ -162,6 +168,8 @@ def build(
 
 def _steps_table() -> Table:
     """Every step a variant can list, from the step classes: kind, what it does, its params and defaults."""
+    from ferdata.variants.registry import STEPS
+
     table = Table(title="steps (build.variants.<name>.steps; params under build.variants.<name>.<step>)")
     for column in ("step", "kind", "what it does", "params [default]"):
         table.add_column(column)
@@ -186,6 +194,11 @@ def audit(
     force: ForceFileOption = False,
 ) -> None:
     """Find exact and near duplicates within and across splits, conflicting labels, blank images."""
+    from ferdata.audit import audit_dataset
+    from ferdata.card import write_json
+    from ferdata.outputs import claim_file
+    from ferdata.store import load_dataset
+
     target = out or directory / "audit.json"
     dataset = load_dataset(directory)
     claim_file(target, [directory / f"{name}.npz" for name in dataset], force)
@@ -206,6 +219,10 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
     """Class counts per split, with the imbalance ratio (largest class / smallest)."""
+    from ferdata.info import class_count_table
+    from ferdata.labels import CLASS_NAMES
+    from ferdata.store import load_dataset
+
     summary = class_count_table(load_dataset(directory))
     if as_json:
         print(json.dumps(summary, indent=2))
@@ -251,7 +268,6 @@ def predict(
     force: ForceOption = False,
 ) -> None:
     """Find the faces in photos or videos and predict their expressions: a table, JSON, annotated copies."""
-    # Imported here: torch and OpenCV would slow every other command's start.
     from apps.faces import FaceDetector
     from apps.inference import FacePredictor
     from apps.predict import predict_files

@@ -1,7 +1,6 @@
 """Leak-free splitting: official splits where a source has them, stratified seeded carving otherwise."""
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from ferdata.errors import FerdataError, first_line
 
@@ -11,6 +10,8 @@ def carve(labels: np.ndarray, fraction: float, seed: int, what: str, groups: np.
     groups move (stratified as far as the groups allow)."""
     if groups is not None:
         return _carve_groups(labels, fraction, seed, what, groups)
+    from sklearn.model_selection import train_test_split  # seconds to import; FER2013's official splits skip it
+
     counts = np.bincount(labels)
     too_small = [c for c, n in enumerate(counts) if 0 < n < 2]
     if too_small:
@@ -25,6 +26,8 @@ def carve(labels: np.ndarray, fraction: float, seed: int, what: str, groups: np.
 
 
 def _carve_groups(labels: np.ndarray, fraction: float, seed: int, what: str, groups: np.ndarray) -> np.ndarray:
+    from sklearn.model_selection import StratifiedGroupKFold
+
     folds = max(2, round(1 / fraction))
     if len(np.unique(groups)) < folds:
         raise FerdataError(f"cannot carve a {what} split by group: {len(np.unique(groups))} groups, need {folds}")

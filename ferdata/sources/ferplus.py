@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ferdata.errors import FerdataError, first_line
 from ferdata.sources.fields import repeated_name
@@ -41,6 +40,8 @@ class FerPlusLabels:
 
 
 def read_ferplus(path: Path) -> FerPlusLabels:
+    import pandas as pd  # imported by FER+ runs only: a third of a second of every ingest's start otherwise
+
     try:
         with open(path, encoding="utf-8-sig", newline="") as stream:
             header = next(csv.reader(stream), [])
