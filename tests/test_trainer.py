@@ -25,7 +25,7 @@ from trainer.checkpoint import load_checkpoint
 from trainer.ensemble import ensemble
 from trainer.evaluate import evaluate
 from trainer.forward import logits_of
-from trainer.loop import _loss_weights, fit
+from trainer.loop import _loss_weights, _moving_average, fit
 from trainer.metrics import classification_text, scores, softmax
 from trainer.models import VGG16Transfer, VGGNet, build_model
 
@@ -236,3 +236,37 @@ def test_bad_requests_fail_clearly(learnable, tmp_path):
             pick_device("cuda")
     with pytest.raises(FerdataError, match="no class_weights"):
         fit(learnable, tmp_path / "m", TINY.model_copy(update={"class_weights": True}), seed=0, device_name="cpu")
+
+
+def test_the_moving_average_warms_up_and_is_what_a_run_validates_scores_and_resumes(learnable, tmp_path):
+    model = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.BatchNorm1d(1))
+    average = _moving_average(model, decay=0.9)
+    first = [p.detach().clone() for p in model.parameters()]
+    average.update_parameters(model)  # the first update copies
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    average.update_parameters(model)  # the second keeps min(0.9, (1 + 1) / (10 + 1)) of the average
+    kept = 2 / 11
+    for averaged, before, now in zip(average.module.parameters(), first, model.parameters(), strict=True):
+        torch.testing.assert_close(averaged, kept * before + (1 - kept) * now)
+
+    recipe = TINY.model_copy(update={"ema_decay": 0.99, "epochs": 2})
+    straight = fit(learnable, tmp_path / "straight", recipe, seed=0, device_name="cpu")
+    state = torch.load(tmp_path / "straight" / "best.pt", weights_only=False)
+    assert any(not torch.equal(state["model"][k], state["trained_model"][k]) for k in state["model"])
+    assert straight["test"] == evaluate(tmp_path / "straight" / "best.pt", learnable, "cpu")["test"]
+    fit(learnable, tmp_path / "resumed", recipe.model_copy(update={"epochs": 1}), seed=0, device_name="cpu")
+    with pytest.raises(FerdataError, match="another config"):  # the average's decay is part of the recipe
+        fit(
+            learnable,
+            tmp_path / "resumed",
+            TINY.model_copy(update={"epochs": 2}),
+            seed=0,
+            device_name="cpu",
+            resume=True,
+        )
+    resumed = fit(learnable, tmp_path / "resumed", recipe, seed=0, device_name="cpu", resume=True)
+    assert resumed["test"] == straight["test"]
+    history = [json.loads((tmp_path / d / "history.json").read_text()) for d in ("straight", "resumed")]
+    assert history[0] == history[1]

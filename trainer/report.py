@@ -43,40 +43,51 @@ def confusion_png(counts: np.ndarray, path: Path) -> None:
 
 
 def misclassified_png(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray, path: Path) -> None:
-    columns = 8
-    rows = max(1, -(-len(images) // columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.4, rows * 1.6), dpi=100, squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, image, true, guess in zip(axes.ravel(), images, labels, predicted, strict=False):
-        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
-        ax.set_title(f"{CLASS_NAMES[true]}\n-> {CLASS_NAMES[guess]}", fontsize=7)
-    _grid_layout(figure, title_lines=2)
-    save_figure(figure, path)
+    captions = [f"{CLASS_NAMES[true]}\n-> {CLASS_NAMES[guess]}" for true, guess in zip(labels, predicted, strict=True)]
+    _tiles_png(_rgb(images / 255, "gray"), captions, columns=8, caption_lines=2, path=path)
 
 
 def saliency_png(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, crop: int, path: Path) -> None:
-    """Gradient of the true class's logit with respect to each pixel of the centre crop (vanilla saliency)."""
+    """Gradient of the true class's logit with respect to each pixel of the centre crop (vanilla saliency): the
+    crops in the first row, their saliency (each scaled to its maximum) below."""
     device = next(model.parameters()).device
     model.eval()
     pixels = centre_crop(torch.as_tensor(images, device=device)[:, None].float() / 255, crop).requires_grad_(True)
     logits = model(pixels)
     logits.gather(1, torch.as_tensor(labels, device=device, dtype=torch.long)[:, None]).sum().backward()
     saliency = pixels.grad.abs()[:, 0].cpu().numpy()
-    figure, axes = plt.subplots(2, len(images), figsize=(len(images) * 1.4, 3), dpi=100, squeeze=False)
-    for i in range(len(images)):
-        axes[0, i].imshow(pixels[i, 0].detach().cpu().numpy(), cmap="gray", vmin=0, vmax=1)
-        axes[0, i].set_title(CLASS_NAMES[labels[i]], fontsize=7)
-        axes[1, i].imshow(saliency[i], cmap="inferno")
-        for ax in axes[:, i]:
-            ax.axis("off")
-    _grid_layout(figure, title_lines=1)
+    saliency /= np.maximum(saliency.max(axis=(1, 2), keepdims=True), 1e-12)
+    tiles = np.concatenate([_rgb(pixels.detach()[:, 0].cpu().numpy(), "gray"), _rgb(saliency, "inferno")])
+    captions = [CLASS_NAMES[label] for label in labels] + [""] * len(labels)
+    _tiles_png(tiles, captions, columns=max(1, len(labels)), caption_lines=1, path=path)
+
+
+def _rgb(values: np.ndarray, colormap: str) -> np.ndarray:
+    """(N, H, W) values 0..1 -> (N, H, W, 3) colours of a matplotlib colormap."""
+    return plt.get_cmap(colormap)(values)[..., :3]
+
+
+_ZOOM = 2.5  # screen pixels per image pixel
+_CAPTION_LINE = 12  # screen pixels per 7-point caption line
+
+
+def _tiles_png(tiles: np.ndarray, captions: list[str], columns: int, caption_lines: int, path: Path) -> None:
+    """(N, H, W, 3) images in a grid, each under its caption, drawn as one picture: a matplotlib axes per image
+    took most of a second a figure."""
+    n, height, width = tiles.shape[:3]
+    rows = max(1, -(-n // columns))
+    top, gap = round(caption_lines * _CAPTION_LINE / _ZOOM), 2  # image pixels above and beside each tile
+    cells = np.ones((rows * columns, top + height, width + gap, 3))
+    cells[:n, top:, gap // 2 : gap // 2 + width] = tiles
+    canvas = cells.reshape(rows, columns, top + height, width + gap, 3).transpose(0, 2, 1, 3, 4)
+    canvas = canvas.reshape(rows * (top + height), columns * (width + gap), 3)
+    dpi = 100
+    figure = plt.figure(figsize=(canvas.shape[1] * _ZOOM / dpi, canvas.shape[0] * _ZOOM / dpi), dpi=dpi)
+    axes = figure.add_axes((0, 0, 1, 1))
+    axes.imshow(canvas, interpolation="nearest")
+    axes.axis("off")
+    for i, caption in enumerate(captions):
+        row, column = divmod(i, columns)
+        x, y = column * (width + gap) + (width + gap) / 2, row * (top + height) + 0.5
+        axes.text(x, y, caption, ha="center", va="top", fontsize=7)
     save_figure(figure, path)
-
-
-def _grid_layout(figure: plt.Figure, title_lines: int) -> None:
-    """Fixed margins for a grid of untitled-axis images: tight_layout measures every axis and takes seconds."""
-    height = figure.get_size_inches()[1]
-    rows = figure.axes[0].get_subplotspec().get_gridspec().nrows
-    title = title_lines * 0.16 / (height / rows)  # 7-point title lines, as a share of one row's height
-    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - title / rows, wspace=0.05, hspace=1.5 * title)
