@@ -54,4 +54,5 @@ def machine() -> str:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return f"CPU: {model}; torch capability {torch.backends.cpu.get_cpu_capability()}; {os.cpu_count()} cores"
+    cores = len(os.sched_getaffinity(0))
+    return f"CPU: {model}; torch capability {torch.backends.cpu.get_cpu_capability()}; {cores} cores"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from _measure import measure
+from _measure import machine, measure
 from ferdata.sources.images import decode_many
 
 BOX = (200, 120, 440, 360)  # left, top, right, bottom: a 240x240 face in a 640x480 photo
@@ -46,6 +46,7 @@ def ferdata_decode(paths: list[Path], workers: int) -> int:
 
 
 def main() -> None:
+    print(machine())
     counts = [int(c) for c in sys.argv[1:]] or [1000, 10000]
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as scratch:

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from _measure import measure
+from _measure import machine, measure
 from apps import predict as video
 from apps.faces import FaceDetector
 from apps.inference import FacePredictor
@@ -39,6 +39,7 @@ def run(checkpoint: Path, clip: Path, batch: int, detect_size: int | None) -> in
 
 
 def main() -> None:
+    print(machine())
     checkpoint = Path(sys.argv[1])
     frames = int(sys.argv[2]) if len(sys.argv) > 2 else 240
     with tempfile.TemporaryDirectory() as folder:

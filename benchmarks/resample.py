@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _measure import measure
+from _measure import machine, measure
 from ferdata.sources.fer2013_csv import read_fer2013_csv
 from ferdata.store import Split
 from ferdata.synth import synthesize
@@ -54,9 +54,9 @@ def imblearn_default(method: str, train: Split) -> list[int]:
     return np.bincount(labels, minlength=7).tolist()
 
 
-def ferdata_variant(method: str, backend: str, train: Split) -> list[int]:
+def ferdata_variant(method: str, backend: str, kernel: str, train: Split) -> list[int]:
     rng = np.random.default_rng(0)
-    for step in variant_steps(VariantParams(steps=[method]), NeighborParams(backend=backend)):
+    for step in variant_steps(VariantParams(steps=[method]), NeighborParams(backend=backend, kernel=kernel)):
         train = step.fit_resample(train, rng)
     return train.class_counts()
 
@@ -76,22 +76,28 @@ def augmentation_rate(train: Split, n_images: int) -> float:
 
 
 def main() -> None:
+    print(machine())
+    from ferdata.neighbors import pixel_kernel
+
+    print(f"kernel auto picks here: {pixel_kernel('auto')} (int8 path, float32 path: each forced below)")
     quick = "--quick" in sys.argv
     train = load_train(quick)
     print(f"input: {len(train)} training images, class counts {train.class_counts()}")
     columns = f"{'seconds':>8} {'peak MiB':>9} {'speed-up':>8} {'class diff':>10} {'rows diff':>9}"
-    print(f"{'method':12} {'search':17} {columns}  counts after")
+    print(f"{'method':12} {'search':22} {columns}  counts after")
     for method in ("smote", "smotetomek", "smoteenn"):
         base_time, base_peak, base_counts = measure(imblearn_default, method, train)
         rows = [("imblearn default", base_time, base_peak, base_counts)]
-        for backend, label in (("torch", "ferdata torch"), ("pca", "ferdata pca")):
-            seconds, peak, counts = measure(ferdata_variant, method, backend, train)
+        searches = (("torch", "auto"), ("torch", "int8"), ("torch", "float32"), ("pca", "auto"))
+        for backend, kernel in searches:
+            label = f"ferdata {backend}" + ("" if backend == "pca" else f" {kernel}")
+            seconds, peak, counts = measure(ferdata_variant, method, backend, kernel, train)
             rows.append((label, seconds, peak, counts))
         for label, seconds, peak, counts in rows:
             diff = max(abs(a - b) / max(b, 1) for a, b in zip(counts, base_counts, strict=True))
             rows_diff = abs(sum(counts) - sum(base_counts)) / sum(base_counts)
             print(
-                f"{method:12} {label:17} {seconds:8.1f} {peak:9.0f} {base_time / seconds:7.1f}x "
+                f"{method:12} {label:22} {seconds:8.1f} {peak:9.0f} {base_time / seconds:7.1f}x "
                 f"{diff:10.2%} {rows_diff:9.2%}  {counts}"
             )
     rate = measure(augmentation_rate, train, 2000 if quick else 10000)[2]

@@ -10,8 +10,6 @@ server did before it reduced JPEGs in the DCT and bounded concurrent decodes (8 
 
 import http.client
 import io
-import os
-import platform
 import socket
 import subprocess
 import sys
@@ -25,7 +23,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import measure
+from _measure import machine, measure
 from ferdata.labels import CLASS_NAMES
 from ferdata.recipe import PROFILES
 from ferdata.sources.images import read_rgb
@@ -79,10 +77,7 @@ def page_latency(port: int) -> float:
 
 
 def main() -> None:
-    print(
-        f"CPU: {platform.processor() or platform.machine()}, torch {torch.backends.cpu.get_cpu_capability()}, "
-        f"{os.cpu_count()} cores"
-    )
+    print(machine())
     body = worst_case_jpeg()
     print(f"upload: {SIDE}x{SIDE} JPEG, {len(body) / 1024:.0f} KiB, {UPLOADS} at once")
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from _measure import machine
 from ferdata.device import pick_device
 from ferdata.recipe import PROFILES
 from trainer.forward import autocast, layout
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--profile", default="paper")
     args = parser.parse_args()
+    print(machine())
     device = pick_device("auto")
     config = PROFILES[args.profile]
     model = build_model(config.model, config.width, config.dropout, config.crop).to(device)

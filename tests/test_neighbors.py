@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from imblearn.over_sampling import SMOTE
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
@@ -26,15 +27,48 @@ def test_exact_backends_match_sklearn(points, backend):
 
 
 @pytest.mark.parametrize("slack", [32, 10**12])  # the usual path; every row re-scored in full
-def test_pixel_data_takes_the_exact_int8_path(points, slack, monkeypatch):
+@pytest.mark.parametrize("kernel", ["int8", "float32"])
+def test_pixel_data_take_an_exact_path_and_both_kernels_agree(points, slack, kernel, monkeypatch):
     monkeypatch.setattr(neighbors, "_FLOAT_SLACK", slack)
+    monkeypatch.setattr(neighbors, "_EXACT_WIDTH", 24)  # several slices even for these 64 pixels
     pixels = np.clip(np.rint(points * 2 + 128), 0, 255).astype(np.float32)
+    pixels[::7] = 255  # extremes: the largest products there are, and exact duplicates (ties)
+    pixels[1::7] = 0
     expected_d, _ = NearestNeighbors(n_neighbors=5).fit(pixels).kneighbors(pixels)
-    search = Neighbors(5, backend="torch", chunk_rows=100).fit(pixels)
-    assert search.pixels_
-    distances, _ = search.kneighbors(pixels)
+    search = Neighbors(5, backend="torch", chunk_rows=100, kernel=kernel).fit(pixels)
+    assert search.pixels_ and search.kernel_ == kernel
+    distances, index = search.kneighbors(pixels)
     np.testing.assert_allclose(distances, expected_d, rtol=1e-6)
+    other = "float32" if kernel == "int8" else "int8"
+    np.testing.assert_array_equal(
+        index, Neighbors(5, backend="torch", chunk_rows=64, kernel=other).fit(pixels).kneighbors(pixels)[1]
+    )
     assert not Neighbors(5, backend="torch").fit(points).pixels_  # other data keeps float32
+
+
+def test_the_float32_kernel_is_exact_at_full_width():
+    """Pixel rows of FER2013's 2,304 values at the extremes, where one float32 product of the whole row would
+    round (sums up to 2304 x 128^2 > 2^24): the slices give the exact integer products."""
+    rng = np.random.default_rng(2)  # mostly -128 (products of 2^14 add up past 2^24), some odd values
+    queries = np.where(rng.random((16, 2304)) < 0.9, -128, rng.choice([1, -127, 127], (16, 2304))).astype(np.float32)
+    data = np.where(rng.random((32, 2304)) < 0.9, -128, rng.choice([-1, 127, 3], (32, 2304))).astype(np.float32)
+    exact = queries.astype(np.int64) @ data.astype(np.int64).T
+    products = neighbors._exact_products(torch.as_tensor(queries), torch.as_tensor(data), "float32")
+    np.testing.assert_array_equal(products.numpy(), exact)
+    np.testing.assert_array_equal(
+        neighbors._exact_products(
+            torch.as_tensor(queries).to(torch.int8), torch.as_tensor(data).to(torch.int8), "int8"
+        ).numpy(),
+        exact,
+    )
+
+
+def test_auto_takes_the_kernel_this_cpu_runs_faster(points):
+    pixels = np.clip(np.rint(points * 2 + 128), 0, 255).astype(np.float32)
+    expected = "int8" if neighbors.int8_products_are_faster() else "float32"
+    assert Neighbors(5, backend="torch", kernel="auto").fit(pixels).kernel_ == expected
+    with pytest.raises(ValueError, match="unknown product kernel 'int4'"):
+        Neighbors(5, backend="torch", kernel="int4").fit(pixels)
 
 
 def test_pca_backend_is_a_good_approximation(monkeypatch):

@@ -46,6 +46,10 @@ class NeighborParams(StepParams):
     candidates: int = Field(8, ge=0, description="pca: extra candidates re-ranked by true distance")
     chunk_rows: int = Field(1024, ge=1, description="queries per chunk: bounds memory")
     device: str = Field("auto", description="torch device: auto, cpu, cuda, cuda:1 ...")
+    kernel: Literal["auto", "int8", "float32"] = Field(
+        "auto",
+        description="CPU products of pixel rows: auto (the faster here, timed once), int8 or float32; same result",
+    )
 
 
 class Step(ABC):
