@@ -240,6 +240,20 @@ def info(
     console.print(table)
 
 
+@app.command()
+def export(
+    directory: Annotated[Path, typer.Argument(help="ferdata dataset directory (ingested or a built variant)")],
+    to: Annotated[str, typer.Option("--to", help="imagefolder, csv (FER2013's format) or hf (Hugging Face datasets)")],
+    out: Annotated[Path, typer.Option(help="folder (imagefolder, hf) or file (csv) to write")],
+    force: ForceOption = False,
+) -> None:
+    """Write a dataset for other training code: PNG class folders, a FER2013 CSV, or a Hugging Face dataset."""
+    from ferdata.export import export as export_dataset
+
+    rows = export_dataset(directory, to, out, force)
+    console.print(f"wrote {out} ({to}): " + ", ".join(f"{name} {count}" for name, count in rows.items()))
+
+
 ModelOption = Annotated[Path, typer.Option("--model", help="a ferdata checkpoint (models/VARIANT/best.pt)")]
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 ...")]
 TenCropOption = Annotated[
@@ -318,6 +332,23 @@ def serve(
         console.print(f"[bold red]WARNING:[/bold red] listening on {host}: other machines can reach this page")
     console.print(f"serving {model} at http://{'[' + host + ']' if ':' in host else host}:{port}/ (Ctrl+C stops)")
     run_server(predictor, host, port, max_upload_mb)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ferdata import __version__
+
+        print(f"ferdata {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """Leak-free FER data preparation: ingest, audit, balance, augment and train."""
 
 
 def main() -> None:

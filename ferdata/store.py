@@ -4,6 +4,7 @@ Files are written deterministically (fixed zip timestamps, no compression, no pi
 byte-identical outputs, and atomically, so a failed write never leaves a partial file.
 """
 
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,27 @@ def load_split(path: Path) -> Split:
     if problem:
         raise FerdataError(f"{path}: {problem}")
     return Split(images, labels.astype(np.int8, copy=False), ids, origin)
+
+
+def mapped_array(path: Path, member: str) -> np.memmap:
+    """One array of a split file, memory-mapped read-only: the store writes its members uncompressed, so each
+    `.npy` lies in the file as is, after its zip and npy headers. Processes that map it share the page cache."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo(f"{member}.npy")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise FerdataError(f"{path}: {member} is compressed and cannot be memory-mapped")
+        with open(path, "rb") as file:
+            file.seek(info.header_offset + 26)  # a zip local header's name and extra-field lengths
+            name_length, extra_length = struct.unpack("<HH", file.read(4))
+            file.seek(name_length + extra_length, 1)
+            version = np.lib.format.read_magic(file)
+            header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran_order, dtype = header(file)
+            offset = file.tell()
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, struct.error) as exc:
+        raise FerdataError(f"{path}: cannot map {member} ({exc})") from None
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran_order else "C")
 
 
 def load_dataset(directory: Path) -> dict[str, Split]:

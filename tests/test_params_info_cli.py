@@ -1,5 +1,7 @@
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -88,7 +90,23 @@ def test_info_counts_and_imbalance(tmp_path, faces):
 def test_help_lists_every_command_and_bad_directories_fail(tmp_path):
     result = run_cli("--help")
     assert result.returncode == 0
-    for command in ("synth", "ingest", "audit", "info"):
+    for command in ("synth", "ingest", "audit", "info", "build", "export", "predict", "serve"):
         assert command in result.stdout
+    version = run_cli("--version")
+    assert version.returncode == 0 and re.fullmatch(r"ferdata \d+\.\d+\.\d+\n", version.stdout)
     result = run_cli("info", tmp_path)
     assert result.returncode == 1 and "train.npz: no such split file" in result.stderr
+
+
+def test_help_and_start_up_import_no_heavy_library():
+    """`ferdata --help` (and so every command's start) imports none of the libraries the commands use."""
+    probe = (
+        "import sys; sys.argv = ['ferdata', '--help']\n"
+        "from ferdata.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = {'numpy', 'pandas', 'pyarrow', 'cv2', 'sklearn', 'torch', 'imblearn', 'albumentations', 'pydantic'}\n"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -81,6 +81,12 @@ def project(tmp_path_factory) -> Path:
         | {f"train@{v}-{k}" for v in VARIANTS for k in SEEDS}
     )
     assert ran(first) == expected
+    # Training reports every epoch as it goes, in dvc repro's own output.
+    assert re.search(
+        r"^epoch 2/2  train loss [\d.]+ top-1 [\d.]+  val top-1 [\d.]+  lr \S+  [\d,]+ images/s  left 0:00:00$",
+        first.stdout,
+        re.M,
+    )
     return project
 
 

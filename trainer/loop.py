@@ -33,6 +33,7 @@ from trainer.checkpoint import resume_state, save
 from trainer.forward import autocast, layout, logits_and_loss
 from trainer.metrics import scores
 from trainer.models import build_model
+from trainer.progress import TrainingProgress
 from trainer.report import write_reports
 from trainer.workdir import WORK, commit, open_workdir
 
@@ -177,8 +178,10 @@ def _train(run: Run, live: Live | None, on_epoch: OnEpoch | None) -> None:
     step = DistributedDataParallel(run.model) if run.world > 1 else run.model
     step = torch.compile(step) if config.compile else step
     validated = step if run.ema is None else run.ema.module
+    progress = TrainingProgress(config.epochs, run.steps_per_epoch, run.epoch_rows, shown=run.rank == 0)
     for epoch in range(run.start, config.epochs):
-        train_loss, train_top1 = _train_epoch(step, run, epoch)
+        progress.start_epoch(epoch)
+        train_loss, train_top1 = _train_epoch(step, run, epoch, progress.step)
         val_logits, val_loss = logits_and_loss(validated, run.images["val"], run.labels["val"], config)
         val_top1 = float((val_logits.argmax(1) == run.splits["val"].labels).mean())
         if config.schedule == "plateau":
@@ -193,6 +196,7 @@ def _train(run: Run, live: Live | None, on_epoch: OnEpoch | None) -> None:
                 "lr": run.optimizer.param_groups[0]["lr"],
             }
         )
+        progress.end_epoch(run.history[-1])
         improved = val_top1 > run.best  # best.pt changes only on a strict improvement: ties keep the earlier epoch
         if improved:
             run.best, run.best_epoch = val_top1, epoch
@@ -233,7 +237,7 @@ def _save_epoch(run: Run, epoch: int, improved: bool, live: Live) -> None:
     live.next_step()
 
 
-def _train_epoch(model, run: Run, epoch: int) -> tuple[float, float]:
+def _train_epoch(model, run: Run, epoch: int, on_step: Callable[[], None]) -> tuple[float, float]:
     """One epoch of this rank's share of the training rows; returns the global mean loss and top-1."""
     images, labels, config = run.images["train"], run.labels["train"], run.config
     model.train()
@@ -257,6 +261,7 @@ def _train_epoch(model, run: Run, epoch: int) -> tuple[float, float]:
             run.ema.update_parameters(run.model)
         if config.schedule == "cosine":
             run.scheduler.step()
+        on_step()
         correct = (logits.detach().argmax(1) == y).sum()
         totals += torch.stack([loss.detach() * len(y), correct, torch.tensor(len(y), device=images.device)])
     if run.world > 1:
