@@ -2,7 +2,7 @@
 ferdata's exact (torch) and approximate (pca) backends, on FER2013's training split, in one run; and
 albumentations augmentation throughput on one core.
 
-Usage: python benchmarks/resample.py [--quick]
+Usage: python benchmarks/resample.py [--quick] [smote] [smotetomek] [smoteenn]   (default: all three)
 Input: the Training rows of ../shared/data/fer2013.csv.gz when it exists, else synthetic faces with
 FER2013's train class counts (28,709 x 2304). --quick uses a 5,000-row subsample.
 "class diff" is the largest per-class relative difference from the default's final counts, "rows diff" the
@@ -85,7 +85,8 @@ def main() -> None:
     print(f"input: {len(train)} training images, class counts {train.class_counts()}")
     columns = f"{'seconds':>8} {'peak MiB':>9} {'speed-up':>8} {'class diff':>10} {'rows diff':>9}"
     print(f"{'method':12} {'search':22} {columns}  counts after")
-    for method in ("smote", "smotetomek", "smoteenn"):
+    methods = [m for m in ("smote", "smotetomek", "smoteenn") if m in sys.argv] or ["smote", "smotetomek", "smoteenn"]
+    for method in methods:
         base_time, base_peak, base_counts = measure(imblearn_default, method, train)
         rows = [("imblearn default", base_time, base_peak, base_counts)]
         searches = (("torch", "auto"), ("torch", "int8"), ("torch", "float32"), ("pca", "auto"))
