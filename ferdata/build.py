@@ -8,6 +8,8 @@ the output's bytes.
 
 import shutil
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +26,18 @@ from ferdata.variants.section import BuildParams
 
 KIND = "variant"
 
+# Entered around each step with its name: the command line shows a spinner there on a terminal.
+During = Callable[[str], AbstractContextManager]
+
 
 def build_variant(
-    variant: str, data: Path, out: Path, params: BuildParams, seed: int, force: bool = False
+    variant: str,
+    data: Path,
+    out: Path,
+    params: BuildParams,
+    seed: int,
+    force: bool = False,
+    during: During = lambda step: nullcontext(),
 ) -> tuple[dict, dict]:
     """Write the variant to `out`; return its card and the seconds each step took."""
     steps = steps_of(variant, params.variants, params.neighbors)
@@ -34,7 +45,7 @@ def build_variant(
     claim(out, KIND, [data, *(path for step in steps for path in step.inputs())], force)
     try:
         held_out = concat([dataset["val"], dataset["test"]])
-        train, history, timings, extras = run_steps(dataset["train"], steps, seed, held_out)
+        train, history, timings, extras = run_steps(dataset["train"], steps, seed, held_out, during)
     except ValueError as exc:  # imbalanced-learn's word on data it cannot resample (one class, too few rows)
         raise FerdataError(f"{data / 'train.npz'}: variant {variant}: {first_line(exc)}") from None
     warnings = _class_loss_warnings(variant, steps, history, params.warn_class_loss)
@@ -74,7 +85,11 @@ def build_variant(
 
 
 def run_steps(
-    train: Split, steps: list[Step], seed: int, held_out: Split | None = None
+    train: Split,
+    steps: list[Step],
+    seed: int,
+    held_out: Split | None = None,
+    during: During = lambda step: nullcontext(),
 ) -> tuple[Split, list[dict], dict, dict]:
     """Apply `steps` in order, each with its own seeded generator, none allowed to use a `held_out` row;
     returns the new split, the class counts each step saw and made, the seconds each took, and what the
@@ -85,7 +100,8 @@ def run_steps(
         before = np.array(train.class_counts())
         ids_before = train.ids
         started = time.perf_counter()
-        train = step.fit_resample(train, np.random.default_rng(step_seed), held_out)
+        with during(step.name):
+            train = step.fit_resample(train, np.random.default_rng(step_seed), held_out)
         timings[step.name] = round(time.perf_counter() - started, 3)
         after = np.array(train.class_counts())
         new = ~np.isin(train.ids, ids_before)

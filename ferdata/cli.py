@@ -158,7 +158,13 @@ def build(
         raise FerdataError("give --variant NAME (or --list to see them)")
     target = out or Path(p.build.out) / variant
     card, seconds = build_variant(
-        variant, data or Path(p.build.data), target, p.build, p.seed if seed is None else seed, force
+        variant,
+        data or Path(p.build.data),
+        target,
+        p.build,
+        p.seed if seed is None else seed,
+        force,
+        during=lambda step: console.status(f"{variant}: {step}"),  # a spinner on a terminal, nothing in a log
     )
     steps = ", ".join(f"{step} {t:.1f} s" for step, t in seconds.items())
     console.print(f"wrote {target}: train {sum(card['counts_before'])} -> {sum(card['counts_after'])} rows ({steps})")

@@ -128,3 +128,20 @@ def test_a_row_derived_from_a_held_out_image_is_refused(ingested):
     held_out = concat([dataset["val"], dataset["test"]])
     with pytest.raises(FerdataError, match=f"derive from held-out images, e.g. {held_out.ids[0]}"):
         _CopiesATestImage().fit_resample(dataset["train"], np.random.default_rng(0), held_out)
+
+
+def test_each_step_runs_inside_the_callers_progress_context(ingested, tmp_path):
+    from contextlib import contextmanager
+
+    events = []
+
+    @contextmanager
+    def during(step):
+        events.append(f"start {step}")
+        yield
+        events.append(f"end {step}")
+
+    params = BuildParams(variants={"two": VariantParams(steps=["ros", "augment"])})
+    _, seconds = build_variant("two", ingested, tmp_path / "two", params, seed=0, during=during)
+    assert events == ["start ros", "end ros", "start augment", "end augment"]
+    assert list(seconds) == ["ros", "augment"]
