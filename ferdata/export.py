@@ -16,7 +16,6 @@ import csv
 import io
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -84,13 +83,10 @@ def _imagefolder(dataset: Dataset, out: Path, force: bool) -> None:
 
 
 def _write_pngs(images: np.ndarray, paths: list[Path]) -> None:
-    """Lossless 8-bit gray PNGs, encoded on every core (zlib releases the GIL)."""
-
-    def write(i: int) -> None:
-        Image.fromarray(images[i], mode="L").save(paths[i], format="PNG")
-
-    with ThreadPoolExecutor() as pool:
-        list(pool.map(write, range(len(paths))))
+    """Lossless 8-bit gray PNGs, one file per image. Creating 36k small files is what takes the time: threads
+    and processes measured no faster here than this loop."""
+    for image, path in zip(images, paths, strict=True):
+        Image.fromarray(image).save(path, format="PNG")
 
 
 def _write_csv(path: Path, rows: list[tuple]) -> None:

@@ -270,3 +270,12 @@ def test_the_moving_average_warms_up_and_is_what_a_run_validates_scores_and_resu
     assert resumed["test"] == straight["test"]
     history = [json.loads((tmp_path / d / "history.json").read_text()) for d in ("straight", "resumed")]
     assert history[0] == history[1]
+
+
+def test_training_runs_without_dvclive(learnable, tmp_path, monkeypatch):
+    """DVCLive comes with the `pipeline` extra: without it a run writes everything but its DVCLive log."""
+    monkeypatch.setitem(sys.modules, "dvclive", None)  # `import dvclive` now raises ImportError
+    metrics = fit(learnable, tmp_path / "run", TINY.model_copy(update={"epochs": 1}), seed=0, device_name="cpu")
+    assert metrics["epochs_run"] == 1
+    assert {p.name for p in (tmp_path / "run").iterdir()} >= {"best.pt", "metrics.json", "history.json"}
+    assert not (tmp_path / "run" / "dvclive").exists()

@@ -3,7 +3,8 @@
 The uint8 dataset lives on the training device and is augmented there in batches (trainer.augment); losses
 and accuracies are summed on the device and read once per epoch. Writes OUT/last.pt and OUT/best.pt
 (trainer.checkpoint), OUT/history.json (per epoch: loss, top-1 train/val, lr), OUT/metrics.json (val and test
-scores of the best checkpoint), the DVCLive log OUT/dvclive/ and trainer.report's figures.
+scores of the best checkpoint), the DVCLive log OUT/dvclive/ (when DVCLive is installed: the `pipeline` extra)
+and trainer.report's figures.
 
 Under torchrun every rank draws the same seeded permutation and takes every N-th row of it, so the ranks share
 the global batch; rank 0 writes the outputs.
@@ -13,11 +14,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from dvclive import Live
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 
@@ -36,6 +37,9 @@ from trainer.models import build_model
 from trainer.progress import TrainingProgress
 from trainer.report import write_reports
 from trainer.workdir import WORK, commit, open_workdir
+
+if TYPE_CHECKING:
+    from dvclive import Live
 
 OnEpoch = Callable[[int, float], None]
 
@@ -87,7 +91,7 @@ def fit(
     rank, world = distributed.start()
     try:
         run = _prepare(data, out, config, seed, distributed.rank_device(device_name, world), resume, rank, world)
-        live = Live(str(run.work / "dvclive"), resume=resume, save_dvc_exp=False, dvcyaml=False) if rank == 0 else None
+        live = _live_log(run.work / "dvclive", resume) if rank == 0 else None
         _train(run, live, on_epoch)
         return _finish(run, data, out, live)
     finally:
@@ -173,7 +177,17 @@ def _restore(run: Run, state: dict) -> None:
     )
 
 
-def _train(run: Run, live: Live | None, on_epoch: OnEpoch | None) -> None:
+def _live_log(folder: Path, resume: bool) -> "Live | None":
+    """DVCLive's logger (per-epoch metrics, confusion-matrix plot data), or None without DVCLive: it comes with
+    DVC in the `pipeline` extra, and a training run outside the pipeline does without it."""
+    try:
+        from dvclive import Live
+    except ImportError:
+        return None
+    return Live(str(folder), resume=resume, save_dvc_exp=False, dvcyaml=False)
+
+
+def _train(run: Run, live: "Live | None", on_epoch: OnEpoch | None) -> None:
     config = run.config
     step = DistributedDataParallel(run.model) if run.world > 1 else run.model
     step = torch.compile(step) if config.compile else step
@@ -208,7 +222,7 @@ def _train(run: Run, live: Live | None, on_epoch: OnEpoch | None) -> None:
             break
 
 
-def _save_epoch(run: Run, epoch: int, improved: bool, live: Live) -> None:
+def _save_epoch(run: Run, epoch: int, improved: bool, live: "Live | None") -> None:
     state = {
         "model": run.scored.state_dict(),
         "optimizer": run.optimizer.state_dict(),
@@ -231,6 +245,8 @@ def _save_epoch(run: Run, epoch: int, improved: bool, live: Live) -> None:
         save(state, run.work / "best.pt")
     save(state, run.work / "last.pt")
     write_json(run.work / "history.json", {"epochs": run.history})
+    if live is None:
+        return
     for key, value in run.history[-1].items():
         if key != "epoch":
             live.log_metric(key.replace("_", "/", 1), value)
@@ -278,7 +294,7 @@ def training_view(images, labels, config: TrainConfig, generator) -> tuple[torch
     return layout(random_crop(pixels, config.crop, generator), config), labels
 
 
-def _finish(run: Run, data: Path, out: Path, live: Live | None) -> dict:
+def _finish(run: Run, data: Path, out: Path, live: "Live | None") -> dict:
     """The best epoch scored on val and test; rank 0 writes the metrics and figures and moves the work
     folder into OUT."""
     distributed.barrier(run.world)  # best.pt is complete before any rank reads it
@@ -309,10 +325,12 @@ def _finish(run: Run, data: Path, out: Path, live: Live | None) -> dict:
     return metrics
 
 
-def _write_figures(run: Run, test_logits: np.ndarray, live: Live) -> None:
+def _write_figures(run: Run, test_logits: np.ndarray, live: "Live | None") -> None:
     test = run.splits["test"]
     test_labels = test.labels.astype(np.int64)
     write_reports(run.work, run.model, test.images, test_labels, test_logits, run.config.crop)
+    if live is None:
+        return
     names = np.array(CLASS_NAMES)
     for normalized in (False, True):
         live.log_sklearn_plot(
