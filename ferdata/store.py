@@ -95,8 +95,9 @@ def save_split(split: Split, path: Path) -> None:
                 np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
 
 
-def load_split(path: Path) -> Split:
-    """Read and validate one split file; every problem names the file."""
+def load_split(path: Path, mapped: bool = False) -> Split:
+    """Read and validate one split file; every problem names the file. `mapped`: the images are memory-mapped
+    (`mapped_array`), not read."""
     if not path.is_file():
         raise FerdataError(f"{path}: no such split file (is this a ferdata dataset directory?)")
     try:
@@ -104,7 +105,8 @@ def load_split(path: Path) -> Split:
             missing = {"images", "labels", "ids"} - set(archive.files)
             if missing:
                 raise FerdataError(f"{path}: not a ferdata split, missing {', '.join(sorted(missing))}")
-            images, labels, ids = archive["images"], archive["labels"], archive["ids"]
+            labels, ids = archive["labels"], archive["ids"]
+            images = mapped_array(path, "images") if mapped else archive["images"]
             origin = archive["origin"] if "origin" in archive.files else np.full(len(labels), "", dtype="U1")
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise FerdataError(f"{path}: not a readable .npz split ({exc})") from None

@@ -31,9 +31,8 @@ class FerDataset(Dataset):
             raise FerdataError(f"unknown split {split!r} (known: {', '.join(SPLITS)})")
         self.file = Path(path) / f"{split}.npz"
         self.transform = transform
-        rows = load_split(self.file)  # validates the file once; only the small arrays are kept
-        self.labels, self.ids, self.origin = rows.labels, rows.ids, rows.origin
-        self.images = mapped_array(self.file, "images")
+        rows = load_split(self.file, mapped=True)  # validated, the images mapped rather than read
+        self.images, self.labels, self.ids, self.origin = rows.images, rows.labels, rows.ids, rows.origin
 
     def __len__(self) -> int:
         return len(self.labels)
