@@ -1,13 +1,18 @@
 """Benchmark: SMOTE, SMOTETomek and SMOTEENN with imbalanced-learn's default neighbour search against
-ferdata's exact (torch) and approximate (pca) backends, on FER2013's training split, in one run; and
-albumentations augmentation throughput on one core.
+ferdata's exact searches, on FER2013's training split, in one run; and albumentations augmentation throughput
+on one core.
+
+ferdata's rows: `auto` (the default: the sketch search for large sets, brute force for small ones) with the
+product kernel this CPU picks and with float32 forced (the path a CPU without AVX-512 VNNI takes), the sketch
+search for every set, and brute force alone (`torch`).
 
 Usage: python benchmarks/resample.py [--quick] [smote] [smotetomek] [smoteenn]   (default: all three)
 Input: the Training rows of ../shared/data/fer2013.csv.gz when it exists, else synthetic faces with
 FER2013's train class counts (28,709 x 2304). --quick uses a 5,000-row subsample.
 "class diff" is the largest per-class relative difference from the default's final counts, "rows diff" the
 relative difference of the totals; imblearn's default gets the random_state ferdata's SMOTE step uses.
-Goals: SMOTETomek and SMOTEENN >= 10x faster than the imblearn default with final class counts within 1%;
+Goals: SMOTETomek and SMOTEENN >= 10x faster than the imblearn default with final class counts equal (ferdata's
+searches break ties between equidistant rows by row number, scikit-learn its own way);
 SMOTE no slower and no more memory than imblearn; augmentation >= 5,000 images/s on one core.
 """
 
@@ -77,9 +82,9 @@ def augmentation_rate(train: Split, n_images: int) -> float:
 
 def main() -> None:
     print(machine())
-    from ferdata.neighbors import pixel_kernel
+    from ferdata.brute import pixel_kernel
 
-    print(f"kernel auto picks here: {pixel_kernel('auto')} (int8 path, float32 path: each forced below)")
+    print(f"product kernel auto picks here: {pixel_kernel('auto')} (float32 forced below: the path without VNNI)")
     quick = "--quick" in sys.argv
     train = load_train(quick)
     print(f"input: {len(train)} training images, class counts {train.class_counts()}")
@@ -89,9 +94,9 @@ def main() -> None:
     for method in methods:
         base_time, base_peak, base_counts = measure(imblearn_default, method, train)
         rows = [("imblearn default", base_time, base_peak, base_counts)]
-        searches = (("torch", "auto"), ("torch", "int8"), ("torch", "float32"), ("pca", "auto"))
+        searches = (("auto", "auto"), ("auto", "float32"), ("sketch", "auto"), ("torch", "auto"))
         for backend, kernel in searches:
-            label = f"ferdata {backend}" + ("" if backend == "pca" else f" {kernel}")
+            label = f"ferdata {backend} {kernel}"
             seconds, peak, counts = measure(ferdata_variant, method, backend, kernel, train)
             rows.append((label, seconds, peak, counts))
         for label, seconds, peak, counts in rows:

@@ -56,8 +56,7 @@ def build_variant(
         "params": {
             "variant": params.variants[variant].steps,
             "steps": {step.name: step.params.model_dump() for step in steps if step.params is not None},
-            # The product kernel only sets the speed (both give the same neighbours): forcing one changes no card.
-            "neighbors": params.neighbors.model_dump(exclude={"kernel"}),
+            "neighbors": params.neighbors.deciding(),
         },
         "input": {
             name: {"path": str(data / f"{name}.npz"), "sha256": file_sha256(data / f"{name}.npz")} for name in SPLITS

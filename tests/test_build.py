@@ -95,6 +95,17 @@ def test_restricting_enn_to_chosen_classes_spares_the_others(tmp_path, ingested)
     assert {name for name, n in removed.items() if n} <= {"disgust", "fear"}
 
 
+@pytest.mark.parametrize("variant", ["smotetomek", "smoteenn"])
+def test_the_sketch_and_brute_force_searches_build_byte_identical_variants(tmp_path, ingested, variant):
+    """Both exact searches break ties by row, so the search changes the speed and never the data or the card."""
+    built = {}
+    for backend in ("sketch", "torch"):
+        params = BuildParams(neighbors={"backend": backend})
+        card, _ = build_variant(variant, ingested, tmp_path / backend, params, seed=0)
+        built[backend] = (card["params"], (tmp_path / backend / "train.npz").read_bytes())
+    assert built["sketch"] == built["torch"]
+
+
 def test_class_weight_records_balanced_weights(tmp_path, ingested):
     card, _ = build_variant("class_weight", ingested, tmp_path / "v", BuildParams(), seed=0)
     counts = np.array(card["counts_after"])

@@ -5,8 +5,9 @@ from imblearn.over_sampling import SMOTE
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 
-from ferdata import neighbors
+from ferdata import brute, neighbors
 from ferdata.neighbors import Neighbors
+from ferdata.sketch_search import SketchSearch
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +17,16 @@ def points():
     return (centres[rng.integers(0, 5, 600)] + rng.normal(0, 10, (600, 64))).astype(np.float32)
 
 
-@pytest.mark.parametrize("backend", ["sklearn", "torch"])
+@pytest.fixture(scope="module")
+def pixels(points):
+    pixels = np.clip(np.rint(points * 2 + 128), 0, 255).astype(np.float32)
+    pixels[::7] = 255  # extremes: the largest products there are, and exact duplicates (ties)
+    pixels[1::7] = 0
+    pixels[2::7] = pixels[3::7]  # more ties, between ordinary rows
+    return pixels
+
+
+@pytest.mark.parametrize("backend", ["sklearn", "torch", "sketch", "auto"])  # sketch: these are no pixels
 def test_exact_backends_match_sklearn(points, backend):
     expected_d, expected_i = NearestNeighbors(n_neighbors=4).fit(points).kneighbors(points[:200])
     search = Neighbors(4, backend=backend, chunk_rows=64).fit(points)
@@ -26,24 +36,58 @@ def test_exact_backends_match_sklearn(points, backend):
     assert search.kneighbors(points[:10], return_distance=False).shape == (10, 4)
 
 
+def ties_by_row(pixels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest by exact integer distance, then by row: what every exact ferdata search must give."""
+    rows = pixels.astype(np.int64)
+    squared = (rows**2).sum(1)[:, None] + (rows**2).sum(1)[None, :] - 2 * rows @ rows.T
+    index = np.lexsort((np.broadcast_to(np.arange(len(rows)), squared.shape), squared), axis=1)[:, :k]
+    return np.sqrt(np.take_along_axis(squared, index, 1)), index
+
+
 @pytest.mark.parametrize("slack", [32, 10**12])  # the usual path; every row re-scored in full
 @pytest.mark.parametrize("kernel", ["int8", "float32"])
-def test_pixel_data_take_an_exact_path_and_both_kernels_agree(points, slack, kernel, monkeypatch):
-    monkeypatch.setattr(neighbors, "_FLOAT_SLACK", slack)
-    monkeypatch.setattr(neighbors, "_EXACT_WIDTH", 24)  # several slices even for these 64 pixels
-    pixels = np.clip(np.rint(points * 2 + 128), 0, 255).astype(np.float32)
-    pixels[::7] = 255  # extremes: the largest products there are, and exact duplicates (ties)
-    pixels[1::7] = 0
-    expected_d, _ = NearestNeighbors(n_neighbors=5).fit(pixels).kneighbors(pixels)
+def test_brute_force_on_pixels_is_exact_with_either_kernel(pixels, points, slack, kernel, monkeypatch):
+    monkeypatch.setattr(brute, "_FLOAT_SLACK", slack)
+    monkeypatch.setattr(brute, "_EXACT_WIDTH", 24)  # several slices even for these 64 pixels
     search = Neighbors(5, backend="torch", chunk_rows=100, kernel=kernel).fit(pixels)
-    assert search.pixels_ and search.kernel_ == kernel
+    assert search.search_.pixels and search.search_.kernel == kernel
     distances, index = search.kneighbors(pixels)
-    np.testing.assert_allclose(distances, expected_d, rtol=1e-6)
-    other = "float32" if kernel == "int8" else "int8"
-    np.testing.assert_array_equal(
-        index, Neighbors(5, backend="torch", chunk_rows=64, kernel=other).fit(pixels).kneighbors(pixels)[1]
-    )
-    assert not Neighbors(5, backend="torch").fit(points).pixels_  # other data keeps float32
+    expected_d, expected_i = ties_by_row(pixels, 5)
+    np.testing.assert_array_equal(index, expected_i)
+    np.testing.assert_array_equal(distances, expected_d)
+    assert not Neighbors(5, backend="torch").fit(points).search_.pixels  # other data keeps float32
+
+
+@pytest.mark.parametrize("candidates", [1, 5, 40])  # 1: nearly every query needs the second pass
+@pytest.mark.parametrize("components", [2, 16])
+def test_the_sketch_search_is_exact_and_agrees_with_brute_force(pixels, candidates, components):
+    search = Neighbors(5, backend="sketch", components=components, candidates=candidates).fit(pixels)
+    assert search.sketched_
+    distances, index = search.kneighbors(pixels)
+    expected_d, expected_i = ties_by_row(pixels, 5)
+    np.testing.assert_array_equal(index, expected_i)
+    np.testing.assert_array_equal(distances, expected_d)
+    # Queries that are not the fitted rows themselves are sketched on their own.
+    queries = pixels[::3].astype(np.uint8)
+    np.testing.assert_array_equal(search.kneighbors(queries)[1], expected_i[::3])
+    with pytest.raises(ValueError, match="takes pixel rows"):
+        search.kneighbors(queries + 0.5)
+
+
+def test_sketch_distances_never_exceed_true_ones(pixels):
+    search = SketchSearch(pixels.astype(np.uint8), components=3, candidates=4)
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, len(pixels), (2, 5000))
+    true = ((pixels[a].astype(np.int64) - pixels[b]) ** 2).sum(1)
+    sketched = ((search.sketch[a].astype(np.float64) - search.sketch[b]) ** 2).sum(1)
+    assert (sketched <= true * (1 + 1e-6) + 1e-3).all()
+    assert (sketched > 0.5 * true).mean() > 0.5  # and they are bounds worth having
+
+
+def test_only_whole_numbers_0_to_255_are_pixels():
+    assert neighbors._as_pixels(np.array([[0.0, 255.0], [3.0, 4.0]])).dtype == np.uint8
+    for bad in (-1.0, 256.0, 2.5, np.nan, 511.0):
+        assert neighbors._as_pixels(np.array([[0.0, bad]])) is None
 
 
 def test_the_float32_kernel_is_exact_at_full_width():
@@ -53,40 +97,34 @@ def test_the_float32_kernel_is_exact_at_full_width():
     queries = np.where(rng.random((16, 2304)) < 0.9, -128, rng.choice([1, -127, 127], (16, 2304))).astype(np.float32)
     data = np.where(rng.random((32, 2304)) < 0.9, -128, rng.choice([-1, 127, 3], (32, 2304))).astype(np.float32)
     exact = queries.astype(np.int64) @ data.astype(np.int64).T
-    products = neighbors._exact_products(torch.as_tensor(queries), torch.as_tensor(data), "float32")
+    products = brute._exact_products(torch.as_tensor(queries), torch.as_tensor(data), "float32")
     np.testing.assert_array_equal(products.numpy(), exact)
     np.testing.assert_array_equal(
-        neighbors._exact_products(
+        brute._exact_products(
             torch.as_tensor(queries).to(torch.int8), torch.as_tensor(data).to(torch.int8), "int8"
         ).numpy(),
         exact,
     )
 
 
-def test_auto_takes_the_kernel_this_cpu_runs_faster(points):
-    pixels = np.clip(np.rint(points * 2 + 128), 0, 255).astype(np.float32)
-    expected = "int8" if neighbors.int8_products_are_faster() else "float32"
-    assert Neighbors(5, backend="torch", kernel="auto").fit(pixels).kernel_ == expected
+def test_auto_takes_the_kernel_this_cpu_runs_faster(pixels):
+    expected = "int8" if brute.int8_products_are_faster() else "float32"
+    assert Neighbors(5, backend="torch", kernel="auto").fit(pixels).search_.kernel == expected
     with pytest.raises(ValueError, match="unknown product kernel 'int4'"):
         Neighbors(5, backend="torch", kernel="int4").fit(pixels)
 
 
-def test_pca_backend_is_a_good_approximation(monkeypatch):
-    # Like face images: most variance in a few directions, a little everywhere else.
-    rng = np.random.default_rng(1)
-    points = (rng.normal(0, 10, (600, 8)) @ rng.normal(0, 1, (8, 64)) + rng.normal(0, 1, (600, 64))).astype(np.float32)
-    _, expected = NearestNeighbors(n_neighbors=5).fit(points).kneighbors(points)
-    search = Neighbors(5, backend="pca", components=8, candidates=8)
-    monkeypatch.setattr(neighbors, "SKETCH_ABOVE", 100)  # sketch even this small set
-    _, index = search.fit(points).kneighbors(points)
-    assert search.sketched_
-    recall = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(index, expected, strict=True)])
-    assert recall > 0.8
-    assert (index[:, 0] == np.arange(len(points))).mean() > 0.99  # each point finds itself first
+@pytest.mark.parametrize("kernel", ["int8", "float32"])
+def test_auto_sketches_pixel_sets_from_the_kernels_crossover_on(pixels, points, kernel, monkeypatch):
+    monkeypatch.setitem(neighbors.SKETCH_FROM, kernel, len(pixels))
+    assert Neighbors(5, kernel=kernel).fit(pixels).sketched_
+    assert not Neighbors(5, kernel=kernel).fit(pixels[:-1]).sketched_
+    assert not Neighbors(5, kernel=kernel).fit(points).sketched_  # not pixels
+    assert not Neighbors(5, kernel=kernel, device="cpu", backend="torch").fit(pixels).sketched_
 
 
 def test_it_is_an_estimator_imblearn_can_clone_and_use(points):
-    search = Neighbors(6, backend="torch")
+    search = Neighbors(6)
     assert clone(search).get_params() == search.get_params()
     graph = search.fit(points).kneighbors_graph(points[:5])
     assert graph.shape == (5, len(points)) and graph.sum() == 30

@@ -41,15 +41,22 @@ class SamplingParams(StepParams):
 class NeighborParams(StepParams):
     """The k-NN search every neighbour-based step uses (params.yaml: build.neighbors)."""
 
-    backend: Literal["sklearn", "torch", "pca"] = Field("torch", description="k-NN search behind SMOTE/Tomek/ENN")
-    components: int = Field(64, ge=2, description="pca: dimensions of the sketch")
-    candidates: int = Field(8, ge=0, description="pca: extra candidates re-ranked by true distance")
+    backend: Literal["auto", "sketch", "torch", "sklearn"] = Field(
+        "auto", description="k-NN search behind SMOTE/Tomek/ENN: auto, sketch or torch (exact, same result), sklearn"
+    )
+    components: int = Field(63, ge=1, description="sketch: principal components (plus the residual's length)")
+    candidates: int = Field(32, ge=1, description="sketch: rows scored exactly before the rest are ruled out")
     chunk_rows: int = Field(1024, ge=1, description="queries per chunk: bounds memory")
     device: str = Field("auto", description="torch device: auto, cpu, cuda, cuda:1 ...")
     kernel: Literal["auto", "int8", "float32"] = Field(
         "auto",
         description="CPU products of pixel rows: auto (the faster here, timed once), int8 or float32; same result",
     )
+
+    def deciding(self) -> dict:
+        """What decides which neighbours are found, for the variant's card: scikit-learn's search breaks ties its
+        own way; ferdata's exact searches agree with each other, and the other settings only set the speed."""
+        return {"search": "sklearn" if self.backend == "sklearn" else "exact"}
 
 
 class Step(ABC):
@@ -155,6 +162,11 @@ def derived(split: Split, step: str, images: np.ndarray, labels: np.ndarray, par
 def as_features(images: np.ndarray) -> np.ndarray:
     """Images as the float32 (N, 2304) matrix imbalanced-learn works on."""
     return images.reshape(len(images), -1).astype(np.float32)
+
+
+def as_pixel_rows(images: np.ndarray) -> np.ndarray:
+    """Images as (N, 2304) uint8 rows: what the cleaning steps search (finding neighbours needs no floats)."""
+    return images.reshape(len(images), -1)
 
 
 def as_images(features: np.ndarray) -> np.ndarray:

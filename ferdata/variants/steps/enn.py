@@ -6,7 +6,7 @@ import numpy as np
 from pydantic import Field
 
 from ferdata.store import Split
-from ferdata.variants.base import Step, as_features, imblearn_strategy
+from ferdata.variants.base import Step, as_pixel_rows, imblearn_strategy
 from ferdata.variants.sampling import neighbor_search
 from ferdata.variants.steps.tomek import CleaningParams
 
@@ -31,5 +31,5 @@ class Enn(Step):
             n_neighbors=neighbor_search(self.neighbors, self.params.n_neighbors + 1),
             kind_sel=self.params.kind_sel,
         )
-        sampler.fit_resample(as_features(train.images), train.labels)
+        sampler.fit_resample(as_pixel_rows(train.images), train.labels)
         return train.take(np.sort(sampler.sample_indices_))

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ferdata.store import Split
-from ferdata.variants.base import SamplingStrategy, Step, StepParams, as_features, imblearn_strategy
+from ferdata.variants.base import SamplingStrategy, Step, StepParams, as_pixel_rows, imblearn_strategy
 from ferdata.variants.sampling import class_changes, neighbor_search
 
 
@@ -26,7 +26,7 @@ class Tomek(Step):
     def _fit_resample(self, train: Split, rng: np.random.Generator) -> Split:
         from imblearn.under_sampling import TomekLinks
 
-        features = as_features(train.images)
+        features = as_pixel_rows(train.images)
         nearest = neighbor_search(self.neighbors, 2).fit(features).kneighbors(features, return_distance=False)[:, 1]
         classes = class_changes(imblearn_strategy(self.params.sampling_strategy), train.labels, "clean-sampling")
         return train.take(~TomekLinks.is_tomek(train.labels, nearest, classes))
