@@ -66,6 +66,18 @@ def ferdata_variant(method: str, backend: str, kernel: str, train: Split) -> lis
     return train.class_counts()
 
 
+def boundary_ties(method: str, train: Split) -> int:
+    """Rows of the SMOTE output whose k nearest (themselves included) are not unique: a tie at the k-th
+    distance. Only there may two exact searches, each breaking ties its own way, clean different rows."""
+    from ferdata.neighbors import Neighbors
+
+    k = {"smotetomek": 2, "smoteenn": 4}[method]  # Tomek links: the nearest other row; ENN: 3 of them
+    (smote,) = variant_steps(VariantParams(steps=["smote"]), NeighborParams())
+    rows = smote.fit_resample(train, np.random.default_rng(0)).images.reshape(-1, 48 * 48)
+    distances, _ = Neighbors(k + 1).fit(rows).kneighbors(rows)
+    return int((distances[:, k - 1] == distances[:, k]).sum())
+
+
 def augmentation_rate(train: Split, n_images: int) -> float:
     import cv2
     import torch
@@ -106,6 +118,9 @@ def main() -> None:
                 f"{method:12} {label:22} {seconds:8.1f} {peak:9.0f} {base_time / seconds:7.1f}x "
                 f"{diff:10.2%} {rows_diff:9.2%}  {counts}"
             )
+        if method != "smote":
+            ties = boundary_ties(method, train)
+            print(f"{method}: {ties} rows have a tie at the k-th nearest (where searches may differ)")
     rate = measure(augmentation_rate, train, 2000 if quick else 10000)[2]
     print(f"augmentation (albumentations, one core): {rate:,.0f} images/s (goal >= 5,000)")
 

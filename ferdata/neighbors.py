@@ -5,8 +5,9 @@ scikit-learn style estimator (`fit`, `kneighbors`, `kneighbors_graph`), so imbal
 place of its default `NearestNeighbors`; it is cloned there, so it holds only plain parameters.
 
 Backends (the exact ones order neighbours by distance, then by row, so they give the same neighbours):
-- `auto` (default): `sketch` for pixel data on the CPU from `SKETCH_FROM` rows on (more where the CPU has fast
-  int8 products), `torch` otherwise.
+- `auto` (default): `sketch` for pixel data on the CPU, except sets under `INT8_BRUTE_BELOW` rows where the CPU
+  has fast int8 products (AVX-512 VNNI or AVX-VNNI): there `torch`'s int8 brute force is faster. `torch` for
+  other data and on a GPU. Without VNNI, pixel data never import torch.
 - `sketch`: exact, for pixel data (whole numbers 0..255) on the CPU: lower bounds from a PCA sketch rule out
   most rows, and the rest are scored exactly (`ferdata.sketch_search`). Other data go to `torch`.
 - `torch`: exact brute force in chunked matrix products, on the GPU when there is one (`ferdata.brute`).
@@ -21,9 +22,10 @@ from sklearn.base import BaseEstimator
 
 BACKENDS = ("auto", "sketch", "torch", "sklearn")
 KERNELS = ("auto", "int8", "float32")
-# Rows from which the sketch search beats brute force's float32 and int8 products (k = 6, 2-core EPYC):
-# 4,000 rows take 0.7 s either way in float32; 12,000 rows ~1.8 s in int8.
-SKETCH_FROM = {"float32": 4096, "int8": 12288}
+# Rows below which int8 brute force beats the sketch search (k = 6, 2-core EPYC with VNNI: 12,000 rows take
+# ~1.8 s either way). float32 brute force only draws level at ~4,000 rows, and importing torch costs ~1.5 s,
+# so without fast int8 products the sketch search takes every pixel set.
+INT8_BRUTE_BELOW = 12288
 
 
 class Neighbors(BaseEstimator):
@@ -75,11 +77,13 @@ class Neighbors(BaseEstimator):
         return self
 
     def _sketch_pays(self, rows: int) -> bool:
-        if rows < min(SKETCH_FROM.values()) or _on_gpu(self.device):
+        if _on_gpu(self.device):
             return False
+        if rows >= INT8_BRUTE_BELOW or self.kernel == "float32" or not (self.kernel == "int8" or _has_vnni()):
+            return True
         from ferdata.brute import pixel_kernel
 
-        return rows >= SKETCH_FROM[pixel_kernel(self.kernel)]
+        return pixel_kernel(self.kernel) != "int8"
 
     def kneighbors(
         self, X: np.ndarray | None = None, n_neighbors: int | None = None, return_distance: bool = True
@@ -121,6 +125,15 @@ def _as_pixels(values: np.ndarray) -> np.ndarray | None:
             if not np.array_equal(pixels[first : first + 4096], block):
                 return None
     return pixels
+
+
+def _has_vnni() -> bool:
+    """Whether the CPU may multiply int8 fast (VNNI); where /proc/cpuinfo cannot tell, the timing decides."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return True
+    return "avx512_vnni" in flags or "avx_vnni" in flags
 
 
 def _on_gpu(device: str) -> bool:

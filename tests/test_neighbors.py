@@ -5,7 +5,7 @@ from imblearn.over_sampling import SMOTE
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 
-from ferdata import brute, neighbors
+from ferdata import brute, neighbors, sketch_search
 from ferdata.neighbors import Neighbors
 from ferdata.sketch_search import SketchSearch
 
@@ -60,7 +60,10 @@ def test_brute_force_on_pixels_is_exact_with_either_kernel(pixels, points, slack
 
 @pytest.mark.parametrize("candidates", [1, 5, 40])  # 1: nearly every query needs the second pass
 @pytest.mark.parametrize("components", [2, 16])
-def test_the_sketch_search_is_exact_and_agrees_with_brute_force(pixels, candidates, components):
+@pytest.mark.parametrize("tiles", [(256, 4096), (64, 96)])  # (queries, rows) per product: one, or many
+def test_the_sketch_search_is_exact_and_agrees_with_brute_force(pixels, candidates, components, tiles, monkeypatch):
+    monkeypatch.setattr(sketch_search, "_QUERY_BLOCK", tiles[0])
+    monkeypatch.setattr(sketch_search, "_ROW_TILE", tiles[1])
     search = Neighbors(5, backend="sketch", components=components, candidates=candidates).fit(pixels)
     assert search.sketched_
     distances, index = search.kneighbors(pixels)
@@ -114,13 +117,23 @@ def test_auto_takes_the_kernel_this_cpu_runs_faster(pixels):
         Neighbors(5, backend="torch", kernel="int4").fit(pixels)
 
 
-@pytest.mark.parametrize("kernel", ["int8", "float32"])
-def test_auto_sketches_pixel_sets_from_the_kernels_crossover_on(pixels, points, kernel, monkeypatch):
-    monkeypatch.setitem(neighbors.SKETCH_FROM, kernel, len(pixels))
-    assert Neighbors(5, kernel=kernel).fit(pixels).sketched_
-    assert not Neighbors(5, kernel=kernel).fit(pixels[:-1]).sketched_
-    assert not Neighbors(5, kernel=kernel).fit(points).sketched_  # not pixels
-    assert not Neighbors(5, kernel=kernel, device="cpu", backend="torch").fit(pixels).sketched_
+def test_auto_takes_int8_brute_force_for_small_pixel_sets_only_where_int8_is_fast(pixels, points, monkeypatch):
+    assert Neighbors(5, kernel="float32").fit(pixels).sketched_  # no fast int8: every pixel set
+    assert not Neighbors(5, kernel="float32").fit(points).sketched_  # not pixels
+    assert not Neighbors(5, backend="torch").fit(pixels).sketched_
+    monkeypatch.setattr(neighbors, "INT8_BRUTE_BELOW", len(pixels))
+    assert not Neighbors(5, kernel="int8").fit(pixels[:-1]).sketched_
+    assert Neighbors(5, kernel="int8").fit(pixels).sketched_
+    monkeypatch.setattr(neighbors, "_has_vnni", lambda: False)  # auto never times int8 products then
+    assert Neighbors(5, kernel="auto").fit(pixels[:-1]).sketched_
+
+
+@pytest.mark.parametrize("rows", [2, 3, 7])
+def test_the_sketch_search_takes_tiny_sets(pixels, rows):
+    expected_d, expected_i = ties_by_row(pixels[:rows], 2)
+    distances, index = Neighbors(2, backend="sketch").fit(pixels[:rows]).kneighbors(pixels[:rows])
+    np.testing.assert_array_equal(index, expected_i)
+    np.testing.assert_array_equal(distances, expected_d)
 
 
 def test_it_is_an_estimator_imblearn_can_clone_and_use(points):
