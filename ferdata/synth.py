@@ -11,13 +11,13 @@ import cv2
 import numpy as np
 
 from ferdata.labels import NUM_CLASSES
-from ferdata.sections.synth import MIN_TRAINING_ROWS
 from ferdata.sources.fer2013_csv import USAGES
 from ferdata.store import IMAGE_SIDE
 
 # FER2013's class shares over all 35,887 rows (Disgust is rare) and usage shares.
 CLASS_SHARES = np.array([4953, 547, 5121, 8989, 6077, 4002, 6198]) / 35887
 USAGE_SHARES = np.array([28709, 3589, 3589]) / 35887
+MIN_TRAINING_ROWS = 8 * NUM_CLASSES
 LABEL_NOISE = 0.08  # share of rows whose label is redrawn at random (FER2013 labels are noisy too)
 _BLOCK = 512  # faces rendered per batch, bounding memory
 
@@ -61,7 +61,7 @@ def usage_sizes(n_rows: int, test_rows: int | None) -> np.ndarray:
     if n_rows < 10 * NUM_CLASSES or sizes[0] < MIN_TRAINING_ROWS or sizes.min() < 0:
         raise ValueError(
             f"synth needs at least {10 * NUM_CLASSES} rows, {MIN_TRAINING_ROWS} of them for training; "
-            f"{n_rows} rows with test_rows {test_rows} leave {sizes[0]}"
+            f"{n_rows} rows with test_rows {test_rows} leave {sizes[0]} for training"
         )
     return sizes
 

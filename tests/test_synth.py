@@ -47,7 +47,7 @@ def test_too_few_training_rows_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="56 of them for training"):
         synthesize(2000, seed=0, test_rows=980)
     result = run_cli("synth", "--out", tmp_path / "x.csv", "--rows", 700)  # params.yaml: 1000 test rows each
-    assert result.returncode != 0 and "leaves under 56 training rows" in result.stderr
+    assert result.returncode != 0 and "56 of them for training; 700 rows with test_rows 1000" in result.stderr
     assert not (tmp_path / "x.csv").exists()
 
 
