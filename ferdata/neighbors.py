@@ -14,6 +14,7 @@ Backends (the exact ones order neighbours by distance, then by row, so they give
 - `sklearn`: scikit-learn's exact `NearestNeighbors`, imbalanced-learn's default search.
 """
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -127,8 +128,10 @@ def _as_pixels(values: np.ndarray) -> np.ndarray | None:
     return pixels
 
 
+@functools.cache
 def _has_vnni() -> bool:
-    """Whether the CPU may multiply int8 fast (VNNI); where /proc/cpuinfo cannot tell, the timing decides."""
+    """Whether the CPU may multiply int8 fast (VNNI); where /proc/cpuinfo cannot tell, the timing decides.
+    Read once per process: imblearn fits a search per class."""
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
