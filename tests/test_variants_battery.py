@@ -127,3 +127,21 @@ def test_smote_augment_doubles_the_balanced_classes(built, ingested):
     counts = load_split(built[0] / "smote_augment" / "train.npz").class_counts()
     largest = max(load_dataset(ingested)["train"].class_counts())
     assert counts == [2 * largest] * 7
+
+
+def test_smote_rows_are_made_as_imblearn_makes_them_on_float32_features():
+    from imblearn.over_sampling import SMOTE
+
+    from ferdata.variants.base import as_images
+    from ferdata.variants.steps.smote import interpolated_pixels
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (300, 2304), dtype=np.uint8)
+    pixels[:40] = pixels[40:80]  # equal parents: the new row is the parent itself
+    neighbours = rng.integers(0, 300, (300, 5))
+    rows, cols = rng.integers(0, 300, 5000), rng.integers(0, 5, 5000)
+    steps = rng.uniform(size=(5000, 1))
+    features = pixels.astype(np.float32)
+    reference = SMOTE()._generate_samples(features, features, neighbours, rows, cols, steps)
+    made = interpolated_pixels(pixels, pixels, rows, neighbours[rows, cols], steps)
+    assert np.array_equal(made, as_images(reference).reshape(len(rows), -1))
