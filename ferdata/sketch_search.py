@@ -24,7 +24,7 @@ from numba import njit
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
-_FIT_ROWS = 4096  # the basis is fitted on an evenly spaced subsample: it only has to rule rows out
+_FIT_ROWS = 2048  # the basis is fitted on an evenly spaced subsample, in float32: it only has to rule rows out
 _MARGIN = 1e-4  # x (|query|^2 + max |row|^2): float32 products of 64 terms round by < 1e-5 of that
 _UNSET = np.iinfo(np.int64).max
 _LANES = 32  # bounds looked at together before one by one
@@ -179,7 +179,9 @@ class SketchSearch:
         components = min(components, len(sample) - 1, data.shape[1])
         self.mean, self.basis = sample.mean(0), np.zeros((data.shape[1], 0))  # a sketch of lengths alone
         if components > 0:
-            pca = PCA(components, svd_solver="randomized", iterated_power=2, random_state=0).fit(sample)
+            pca = PCA(components, svd_solver="randomized", iterated_power=2, random_state=0).fit(
+                sample.astype(np.float32)
+            )
             self.mean = pca.mean_.astype(np.float64)
             self.basis = np.linalg.qr(pca.components_.T.astype(np.float64))[0]  # orthonormal: the bound needs it
         self.sketch, self.norms = self._sketch(self.data)
