@@ -5,16 +5,14 @@ scikit-learn style estimator (`fit`, `kneighbors`, `kneighbors_graph`), so imbal
 place of its default `NearestNeighbors`; it is cloned there, so it holds only plain parameters.
 
 Backends (the exact ones order neighbours by distance, then by row, so they give the same neighbours):
-- `auto` (default): `sketch` for pixel data on the CPU, except sets under `INT8_BRUTE_BELOW` rows where the CPU
-  has fast int8 products (AVX-512 VNNI or AVX-VNNI): there `torch`'s int8 brute force is faster. `torch` for
-  other data and on a GPU. Without VNNI, pixel data never import torch.
+- `auto` (default): `sketch` for pixel data on the CPU (it needs only float32 products, fast on every CPU, and
+  never imports torch), `torch` for other data and on a GPU.
 - `sketch`: exact, for pixel data (whole numbers 0..255) on the CPU: lower bounds from a PCA sketch rule out
   most rows, and the rest are scored exactly (`ferdata.sketch_search`). Other data go to `torch`.
 - `torch`: exact brute force in chunked matrix products, on the GPU when there is one (`ferdata.brute`).
 - `sklearn`: scikit-learn's exact `NearestNeighbors`, imbalanced-learn's default search.
 """
 
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +20,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 
 BACKENDS = ("auto", "sketch", "torch", "sklearn")
-KERNELS = ("auto", "int8", "float32")
-# Rows below which int8 brute force beats the sketch search (k = 6, 2-core EPYC with VNNI: 12,000 rows take
-# ~1.8 s either way). float32 brute force only draws level at ~4,000 rows, and importing torch costs ~1.5 s,
-# so without fast int8 products the sketch search takes every pixel set.
-INT8_BRUTE_BELOW = 12288
+KERNELS = ("auto", "int8", "float32")  # the brute force's products on a CPU (`ferdata.brute.pixel_kernel`)
 
 
 class Neighbors(BaseEstimator):
@@ -65,7 +59,7 @@ class Neighbors(BaseEstimator):
             self.search_ = NearestNeighbors(n_neighbors=self.n_neighbors, n_jobs=self.n_jobs).fit(X)
             return self
         pixels = _as_pixels(X) if self.backend in ("auto", "sketch") else None
-        self.sketched_ = pixels is not None and (self.backend == "sketch" or self._sketch_pays(len(X)))
+        self.sketched_ = pixels is not None and (self.backend == "sketch" or not _on_gpu(self.device))
         if self.sketched_:
             from ferdata.sketch_search import SketchSearch
 
@@ -76,15 +70,6 @@ class Neighbors(BaseEstimator):
 
             self.search_ = BruteForce(X, pick_device(self.device), self.kernel, self.chunk_rows)
         return self
-
-    def _sketch_pays(self, rows: int) -> bool:
-        if _on_gpu(self.device):
-            return False
-        if rows >= INT8_BRUTE_BELOW or self.kernel == "float32" or not (self.kernel == "int8" or _has_vnni()):
-            return True
-        from ferdata.brute import pixel_kernel
-
-        return pixel_kernel(self.kernel) != "int8"
 
     def kneighbors(
         self, X: np.ndarray | None = None, n_neighbors: int | None = None, return_distance: bool = True
@@ -126,17 +111,6 @@ def _as_pixels(values: np.ndarray) -> np.ndarray | None:
             if not np.array_equal(pixels[first : first + 4096], block):
                 return None
     return pixels
-
-
-@functools.cache
-def _has_vnni() -> bool:
-    """Whether the CPU may multiply int8 fast (VNNI); where /proc/cpuinfo cannot tell, the timing decides.
-    Read once per process: imblearn fits a search per class."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return True
-    return "avx512_vnni" in flags or "avx_vnni" in flags
 
 
 def _on_gpu(device: str) -> bool:

@@ -4,7 +4,8 @@ A row's sketch is its projection p on a few principal directions (fitted on a su
 what the projection leaves out. For rows x and y, ||x - y||^2 = ||p_x - p_y||^2 + ||e_x - e_y||^2, which is at
 least ||p_x - p_y||^2 + (r_x - r_y)^2: the squared distance of their sketches. Per block of queries:
 1. float32 matrix products give the bound to every row, and a compiled scan keeps the `candidates` smallest
-   in a heap (a self-search multiplies each pair of blocks once and scans the product both ways);
+   in a heap (a self-search multiplies each pair of blocks once and scans the product both ways). Each heap
+   starts at a threshold from a few evenly spaced probe rows, so most rows are passed over at once;
 2. the candidates are scored exactly (squared distances are whole numbers, from the uint8 pixels) in the
    order of their bounds, until the next bound exceeds the k-th distance found (less a margin far above
    float32's rounding): no row left can then be nearer;
@@ -14,6 +15,7 @@ Ties are broken by row number, as ferdata's brute-force search breaks them, so b
 The basis only sets the speed, never the answer. The kernels are compiled by numba for the CPU they run on.
 """
 
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -30,14 +32,18 @@ _UNSET = np.iinfo(np.int64).max
 _LANES = 32  # bounds looked at together before one by one
 _QUERY_BLOCK = 256  # queries per task: each task multiplies them by `_ROW_TILE` rows at a time
 _ROW_TILE = 4096  # 256 x 4096 float32 products (4 MiB) are scanned while still in cache
+_PROBES = 2048  # at most this many evenly spaced rows (a 16th of the set) set each query's starting threshold
+_OPEN = -1  # the row of a heap entry no row has filled: it holds the query's starting threshold
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _squared_distance(a: np.ndarray, b: np.ndarray) -> np.int64:
-    total = np.int32(0)  # 2304 x 255^2 < 2^31
+    # numba widens integer arithmetic to int64; narrowing each result back to int32 (2304 x 255^2 < 2^31) lets
+    # LLVM use 16-bit differences and multiply-adds into 32-bit sums (vpmaddwd): 3x faster
+    total = np.int32(0)
     for i in range(a.size):
-        difference = np.int32(a[i]) - np.int32(b[i])
-        total += difference * difference
+        difference = np.int32(np.int32(a[i]) - np.int32(b[i]))
+        total = np.int32(total + np.int32(difference * difference))
     return np.int64(total)
 
 
@@ -144,6 +150,8 @@ def _nearest_in_order(queries, data, bounds, rows, query_norms, margins, complet
                 certain[q] = True
                 break
             row = rows[q, c]
+            if row == _OPEN:  # every row left has a bound of at least the threshold, which did not rule it out
+                break
             _insert(distances[q], index[q], _squared_distance(queries[q], data[row]), row)
         else:  # every candidate scored: certain only if every row was one
             certain[q] = complete
@@ -208,13 +216,13 @@ class SketchSearch:
         """Squared distances (int64) and rows of each query's k nearest, nearest first, ties by row."""
         taken = min(max(self.candidates, k), len(self.data))
         if queries is None:  # a self-search: each product serves both of its rows
-            queries, sketch, norms = self.data, self.sketch, self.norms
-            heap, heap_rows = self._smallest_bounds_both_ways(taken)
+            sketch, norms = self.sketch, self.norms
+            heap, heap_rows = self._smallest_bounds_both_ways(self._thresholds(sketch, taken), taken)
+            queries = self.data
         else:
             queries = np.ascontiguousarray(queries, dtype=np.uint8)
             sketch, norms = self._sketch(queries)
-            heap = np.full((len(queries), taken), np.inf, np.float32)
-            heap_rows = np.zeros((len(queries), taken), np.int64)
+            heap, heap_rows = _open_heaps(self._thresholds(sketch, taken), taken)
 
             def smallest(first: int) -> None:
                 block = slice(first, first + _QUERY_BLOCK)
@@ -235,13 +243,32 @@ class SketchSearch:
         _on_every_core(finish, len(queries))
         return distances, index
 
+    def _thresholds(self, sketch: np.ndarray, taken: int) -> np.ndarray:
+        """Each query's starting heap root (a bound less |q|^2): its bound to the r-th nearest of evenly spaced
+        probe rows, r set so that about twice `taken` rows fall under it. Rows at or above it never enter the
+        heap, which spares most heap updates (most come while a heap fills); where fewer than `taken` rows
+        fall under it, open entries keep it as their bound. Infinite where every row is a candidate."""
+        probes = np.linspace(0, len(self.data) - 1, min(_PROBES, len(self.data) // 16)).astype(np.int64)
+        rank = 1 + math.ceil(4 * taken * len(probes) / len(self.data))
+        if taken >= len(self.data) or rank > len(probes):
+            return np.full(len(sketch), np.inf, np.float32)
+        heap, heap_rows = _open_heaps(np.full(len(sketch), np.inf, np.float32), rank)
+        columns, row_norms = np.ascontiguousarray(self.sketch_columns[:, probes]), self.row_norms[probes]
+
+        def nearest_probes(first: int) -> None:
+            block = slice(first, first + _QUERY_BLOCK)
+            _keep_smallest(-2 * sketch[block] @ columns, row_norms, 0, heap[block], heap_rows[block])
+
+        _on_every_core(nearest_probes, len(sketch))
+        return heap[:, 0].copy()
+
     def _smallest_bounds(self, doubled_sketch, heap, heap_rows) -> None:
         """Step 1 for one block of queries: their smallest bounds (less |q|^2) over every row."""
         for first in range(0, len(self.data), _ROW_TILE):
             tile = slice(first, first + _ROW_TILE)
             _keep_smallest(doubled_sketch @ self.sketch_columns[:, tile], self.row_norms[tile], first, heap, heap_rows)
 
-    def _smallest_bounds_both_ways(self, taken: int) -> tuple[np.ndarray, np.ndarray]:
+    def _smallest_bounds_both_ways(self, thresholds: np.ndarray, taken: int) -> tuple[np.ndarray, np.ndarray]:
         """Step 1 for a self-search, on half the products: block i times the rows from block i on gives the
         block's bounds, and the bounds of the later rows to the block's. Each thread keeps heaps of its own;
         they are returned side by side (each query's `taken` smallest are among them)."""
@@ -250,8 +277,7 @@ class SketchSearch:
         def own() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             with lock:
                 if threading.get_ident() not in heaps:
-                    fresh = np.full((rows, taken), np.inf, np.float32)
-                    heaps[threading.get_ident()] = (fresh, np.zeros((rows, taken), np.int64), fresh[:, 0].copy())
+                    heaps[threading.get_ident()] = (*_open_heaps(thresholds, taken), thresholds.copy())
                 return heaps[threading.get_ident()]
 
         def block(first: int) -> None:
@@ -286,6 +312,11 @@ class SketchSearch:
             args = (self.row_norms[tile], first, norms[unsure], margins[unsure], found_d, found_i)
             _nearest_within(queries[unsure], self.data, products, *args)
         distances[unsure], index[unsure] = found_d, found_i
+
+
+def _open_heaps(thresholds: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, a max-heap of `size` open entries at its threshold, and their rows."""
+    return np.repeat(thresholds[:, None], size, axis=1), np.full((len(thresholds), size), _OPEN, np.int64)
 
 
 def _on_every_core(work: Callable[[int], None], rows: int) -> None:

@@ -6,7 +6,7 @@ from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 
 from ferdata import brute, neighbors, sketch_search
-from ferdata.neighbors import Neighbors
+from ferdata.neighbors import KERNELS, Neighbors
 from ferdata.sketch_search import SketchSearch
 
 
@@ -61,9 +61,18 @@ def test_brute_force_on_pixels_is_exact_with_either_kernel(pixels, points, slack
 @pytest.mark.parametrize("candidates", [1, 5, 40])  # 1: nearly every query needs the second pass
 @pytest.mark.parametrize("components", [2, 16])
 @pytest.mark.parametrize("tiles", [(256, 4096), (64, 96)])  # (queries, rows) per product: one, or many
-def test_the_sketch_search_is_exact_and_agrees_with_brute_force(pixels, candidates, components, tiles, monkeypatch):
+@pytest.mark.parametrize("probes", [0, 2048, "none under"])  # no thresholds; from 37 probes; none with a row under
+def test_the_sketch_search_is_exact_and_agrees_with_brute_force(
+    pixels, candidates, components, tiles, probes, monkeypatch
+):
     monkeypatch.setattr(sketch_search, "_QUERY_BLOCK", tiles[0])
     monkeypatch.setattr(sketch_search, "_ROW_TILE", tiles[1])
+    if probes == "none under":  # every heap entry stays open: each query is left to the second pass
+        monkeypatch.setattr(
+            SketchSearch, "_thresholds", lambda self, sketch, taken: np.full(len(sketch), -np.inf, np.float32)
+        )
+    else:
+        monkeypatch.setattr(sketch_search, "_PROBES", probes)
     search = Neighbors(5, backend="sketch", components=components, candidates=candidates).fit(pixels)
     assert search.sketched_
     distances, index = search.kneighbors(pixels)
@@ -117,15 +126,14 @@ def test_auto_takes_the_kernel_this_cpu_runs_faster(pixels):
         Neighbors(5, backend="torch", kernel="int4").fit(pixels)
 
 
-def test_auto_takes_int8_brute_force_for_small_pixel_sets_only_where_int8_is_fast(pixels, points, monkeypatch):
-    assert Neighbors(5, kernel="float32").fit(pixels).sketched_  # no fast int8: every pixel set
-    assert not Neighbors(5, kernel="float32").fit(points).sketched_  # not pixels
+def test_auto_takes_the_sketch_search_for_pixel_sets_on_the_cpu_only(pixels, points, monkeypatch):
+    for kernel in KERNELS:  # the kernel is the brute force's: every pixel set on the CPU is sketched
+        assert Neighbors(5, kernel=kernel).fit(pixels[:7]).sketched_
+        assert Neighbors(5, kernel=kernel).fit(pixels).sketched_
+    assert not Neighbors(5).fit(points).sketched_  # not pixels
     assert not Neighbors(5, backend="torch").fit(pixels).sketched_
-    monkeypatch.setattr(neighbors, "INT8_BRUTE_BELOW", len(pixels))
-    assert not Neighbors(5, kernel="int8").fit(pixels[:-1]).sketched_
-    assert Neighbors(5, kernel="int8").fit(pixels).sketched_
-    monkeypatch.setattr(neighbors, "_has_vnni", lambda: False)  # auto never times int8 products then
-    assert Neighbors(5, kernel="auto").fit(pixels[:-1]).sketched_
+    monkeypatch.setattr(neighbors, "_on_gpu", lambda device: True)
+    assert not Neighbors(5).fit(pixels).sketched_  # a GPU multiplies whole blocks faster than it prunes
 
 
 @pytest.mark.parametrize("rows", [2, 3, 7])
