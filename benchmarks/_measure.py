@@ -43,10 +43,15 @@ def measure(function: Callable, *args, repeats: int = 1) -> tuple[float, float, 
 
 
 def machine() -> str:
-    """Where a benchmark ran: the CPU model, what torch's CPU kernels use on it, and the cores."""
+    """Where a benchmark ran: the CPU model, the cores, and what the kernels were built for: torch's CPU
+    capability, OpenBLAS's kernels (numpy's products) and numba's target (`benchmarks/avx2.sh` sets the last
+    three to what a CPU with AVX2 and no AVX-512 runs)."""
     import os
 
+    import llvmlite.binding
     import torch
+    from numba.core import config
+    from threadpoolctl import threadpool_info
 
     model = "unknown CPU"
     with open("/proc/cpuinfo") as cpuinfo:
@@ -55,4 +60,12 @@ def machine() -> str:
                 model = line.split(":", 1)[1].strip()
                 break
     cores = len(os.sched_getaffinity(0))
-    return f"CPU: {model}; torch capability {torch.backends.cpu.get_cpu_capability()}; {cores} cores"
+    blas = ", ".join(
+        f"{pool['internal_api']} {pool.get('architecture')}" for pool in threadpool_info() if pool["user_api"] == "blas"
+    )
+    target = config.CPU_NAME or llvmlite.binding.get_host_cpu_name()
+    features = f" ({config.CPU_FEATURES})" if config.CPU_FEATURES else ""
+    return (
+        f"CPU: {model}; {cores} cores; torch capability {torch.backends.cpu.get_cpu_capability()}; "
+        f"BLAS {blas or 'none loaded'}; numba compiles for {target}{features}"
+    )

@@ -35,6 +35,7 @@ class Neighbors(BaseEstimator):
         chunk_rows: int = 1024,
         device: str = "auto",
         kernel: str = "auto",
+        queries_are_fitted_rows: bool = False,
         n_jobs: int | None = None,
     ) -> None:
         self.n_neighbors = n_neighbors
@@ -44,6 +45,9 @@ class Neighbors(BaseEstimator):
         self.chunk_rows = chunk_rows
         self.device = device
         self.kernel = kernel
+        # Set where the queries will be the fitted rows, asked for in parts (imblearn's ENN asks class by
+        # class): the sketch search then answers them all from one self-search, which multiplies half as much.
+        self.queries_are_fitted_rows = queries_are_fitted_rows
         self.n_jobs = n_jobs  # imblearn's ENN sets it; only the sklearn backend uses it
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> "Neighbors":
@@ -58,8 +62,9 @@ class Neighbors(BaseEstimator):
 
             self.search_ = NearestNeighbors(n_neighbors=self.n_neighbors, n_jobs=self.n_jobs).fit(X)
             return self
-        pixels = _as_pixels(X) if self.backend in ("auto", "sketch") else None
-        self.sketched_ = pixels is not None and (self.backend == "sketch" or not _on_gpu(self.device))
+        prunes = self.backend == "sketch" or (self.backend == "auto" and not _on_gpu(self.device))
+        pixels = _as_pixels(X) if prunes else None  # brute force checks for pixels itself
+        self.sketched_ = pixels is not None
         if self.sketched_:
             from ferdata.sketch_search import SketchSearch
 
@@ -82,13 +87,19 @@ class Neighbors(BaseEstimator):
             )
         if self.backend == "sklearn":
             return self.search_.kneighbors(X, k, return_distance)
-        queries = None if X is None or X is self.fitted_on_ else X
-        if queries is not None and self.sketched_:
-            queries = _as_pixels(queries)
-            if queries is None:
-                raise ValueError("the sketch search was fitted on pixel rows and takes pixel rows (0..255)")
-        squared, index = self.search_.kneighbors(queries, k)
+        squared, index = self._squared_neighbors(None if X is None or X is self.fitted_on_ else X, k)
         return (np.sqrt(squared.astype(np.float64)), index) if return_distance else index
+
+    def _squared_neighbors(self, queries: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if queries is None or not self.sketched_:
+            return self.search_.kneighbors(queries, k)
+        queries = _as_pixels(queries)
+        if queries is None:
+            raise ValueError("the sketch search was fitted on pixel rows and takes pixel rows (0..255)")
+        rows = self.search_.rows_of(queries) if self.queries_are_fitted_rows else None
+        if rows is None:
+            return self.search_.kneighbors(queries, k)
+        return self.search_.neighbors_of_rows(rows, k)
 
     def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity") -> sparse.csr_matrix:
         k = n_neighbors or self.n_neighbors

@@ -196,6 +196,8 @@ class SketchSearch:
         self.sketch_columns = np.ascontiguousarray(self.sketch.T)  # the layout BLAS multiplies fastest
         self.row_norms = self.norms.astype(np.float32)
         self.largest_norm = float(self.norms.max())
+        self.own_neighbors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.sorted_keys: tuple[np.ndarray, np.ndarray] | None = None
 
     def _sketch(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """[projection, residual length] in float32 (computed in float64), and their squared lengths."""
@@ -242,6 +244,26 @@ class SketchSearch:
 
         _on_every_core(finish, len(queries))
         return distances, index
+
+    def rows_of(self, queries: np.ndarray) -> np.ndarray | None:
+        """For each query, a row with the same pixels (equal rows have the same neighbours), or None unless
+        every query has one. Rows are found by a 64-bit key of their bytes and then compared in full."""
+        if self.data.shape[1] % 8:
+            return None
+        if self.sorted_keys is None:
+            keys = _row_keys(self.data)
+            order = np.argsort(keys)
+            self.sorted_keys = keys[order], order
+        keys, order = self.sorted_keys
+        found = order[np.searchsorted(keys, _row_keys(queries)).clip(max=len(keys) - 1)]
+        return found if np.array_equal(self.data[found], queries) else None
+
+    def neighbors_of_rows(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """`kneighbors` of these fitted rows, from one self-search per k (half the products of a query search)."""
+        if k not in self.own_neighbors:
+            self.own_neighbors[k] = self.kneighbors(None, k)
+        distances, index = self.own_neighbors[k]
+        return distances[rows], index[rows]
 
     def _thresholds(self, sketch: np.ndarray, taken: int) -> np.ndarray:
         """Each query's starting heap root (a bound less |q|^2): its bound to the r-th nearest of evenly spaced
@@ -312,6 +334,15 @@ class SketchSearch:
             args = (self.row_norms[tile], first, norms[unsure], margins[unsure], found_d, found_i)
             _nearest_within(queries[unsure], self.data, products, *args)
         distances[unsure], index[unsure] = found_d, found_i
+
+
+_KEY_WEIGHTS = np.random.default_rng(0).integers(0, 2**63, 4096, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+
+
+def _row_keys(rows: np.ndarray) -> np.ndarray:
+    """A 64-bit key per row of bytes (a row length a multiple of 8): its words times odd weights, wrapping."""
+    words = np.ascontiguousarray(rows).view(np.uint64)
+    return words @ np.resize(_KEY_WEIGHTS, words.shape[1])
 
 
 def _open_heaps(thresholds: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -86,6 +86,21 @@ def test_the_sketch_search_is_exact_and_agrees_with_brute_force(
         search.kneighbors(queries + 0.5)
 
 
+def test_fitted_rows_asked_in_parts_are_answered_from_one_self_search(pixels):
+    expected_d, expected_i = ties_by_row(pixels, 4)
+    search = Neighbors(4, queries_are_fitted_rows=True).fit(pixels)
+    for part in (np.arange(0, 600, 3), np.arange(1, 600, 3), np.arange(2, 600, 3)):  # copies, as imblearn's
+        distances, index = search.kneighbors(pixels[part].copy())
+        np.testing.assert_array_equal(index, expected_i[part])
+        np.testing.assert_array_equal(distances, expected_d[part])
+    assert list(search.search_.own_neighbors) == [4]  # one self-search served all three
+    strangers = pixels[:50].copy()
+    strangers[7, 0] = (strangers[7, 0] + 1) % 256  # a row the data does not hold: searched as queries
+    assert search.search_.rows_of(strangers.astype(np.uint8)) is None
+    by_brute_force = Neighbors(4, backend="torch").fit(pixels).kneighbors(strangers, return_distance=False)
+    np.testing.assert_array_equal(search.kneighbors(strangers, return_distance=False), by_brute_force)
+
+
 def test_sketch_distances_never_exceed_true_ones(pixels):
     search = SketchSearch(pixels.astype(np.uint8), components=3, candidates=4)
     rng = np.random.default_rng(0)

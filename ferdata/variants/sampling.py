@@ -13,11 +13,11 @@ from ferdata.store import Split
 from ferdata.variants.base import NeighborParams, SamplingParams, imblearn_strategy, seed_of
 
 
-def neighbor_search(params: NeighborParams, n_neighbors: int):
+def neighbor_search(params: NeighborParams, n_neighbors: int, queries_are_fitted_rows: bool = False):
     """A `ferdata.neighbors.Neighbors` estimator, which imbalanced-learn takes in place of its own search."""
     from ferdata.neighbors import Neighbors
 
-    return Neighbors(n_neighbors=n_neighbors, **params.model_dump())
+    return Neighbors(n_neighbors=n_neighbors, queries_are_fitted_rows=queries_are_fitted_rows, **params.model_dump())
 
 
 def class_changes(strategy, labels: np.ndarray, kind: str) -> dict[int, int]:
