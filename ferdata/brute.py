@@ -3,7 +3,8 @@
 On the CPU, data of whole numbers 0..255 (every ferdata image) are shifted to -128..127 and multiplied exactly,
 by the faster of two kernels on the running CPU (`kernel: auto`, timed once per process; `int8` or `float32`
 force one): int8 products accumulating in int32 (about 7x float32's throughput with AVX-512 VNNI, ~95x slower
-without it), or float32 products over slices of 1,024 pixels, each exact, added in int32. Both give the same
+without it, and taken only where a check finds them exact), or float32 products over slices of 1,024 pixels,
+each exact, added in int32. Both give the same
 neighbours, ordered by distance and then by row, as the sketch search orders them.
 """
 
@@ -12,6 +13,8 @@ import time
 
 import numpy as np
 import torch
+
+from ferdata.errors import FerdataError
 
 _BLOCK_ROWS = 1024
 _FLOAT_SLACK = 32  # > the float32 rounding of a pixel score (|score| < 2^27: 10 at most)
@@ -101,11 +104,23 @@ def int8_products_are_faster() -> bool:
     return int8_time < best_of_three(lambda: _exact_products(float_queries, float_data, "float32"))
 
 
+@functools.cache
+def int8_products_are_exact() -> bool:
+    """Whether torch's int8 matrix product is exact on this CPU. Without VNNI, a kernel may add pairs of byte
+    products into saturating 16-bit sums (vpmaddubsw), which clips the products of large pixels (seen with
+    torch's AVX2 kernels). Checked once per process on rows of the extremes, -128 and 127."""
+    generator = torch.Generator().manual_seed(0)
+    queries, data = ((torch.randint(0, 2, (n, 2304), generator=generator) * 255 - 128).to(torch.int8) for n in (32, 48))
+    return torch.equal(torch._int_mm(queries, data.T).long(), queries.long() @ data.long().T)
+
+
 def pixel_kernel(kernel: str) -> str:
-    """The product kernel pixel data take: the one asked for, or (auto) the faster on this CPU."""
+    """The product kernel pixel data take: the one asked for, or (auto) int8 where it is exact and faster."""
+    if kernel == "int8" and not int8_products_are_exact():
+        raise FerdataError("build.neighbors.kernel int8: int8 matrix products are not exact on this CPU; use auto")
     if kernel != "auto":
         return kernel
-    return "int8" if int8_products_are_faster() else "float32"
+    return "int8" if int8_products_are_exact() and int8_products_are_faster() else "float32"
 
 
 def _exact_products(queries: torch.Tensor, data: torch.Tensor, kernel: str) -> torch.Tensor:

@@ -6,6 +6,7 @@ from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 
 from ferdata import brute, neighbors, sketch_search
+from ferdata.errors import FerdataError
 from ferdata.neighbors import KERNELS, Neighbors
 from ferdata.sketch_search import SketchSearch
 
@@ -47,6 +48,8 @@ def ties_by_row(pixels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("slack", [32, 10**12])  # the usual path; every row re-scored in full
 @pytest.mark.parametrize("kernel", ["int8", "float32"])
 def test_brute_force_on_pixels_is_exact_with_either_kernel(pixels, points, slack, kernel, monkeypatch):
+    if kernel == "int8" and not brute.int8_products_are_exact():
+        pytest.skip("this CPU's int8 products are not exact: the kernel is refused (tested below)")
     monkeypatch.setattr(brute, "_FLOAT_SLACK", slack)
     monkeypatch.setattr(brute, "_EXACT_WIDTH", 24)  # several slices even for these 64 pixels
     search = Neighbors(5, backend="torch", chunk_rows=100, kernel=kernel).fit(pixels)
@@ -126,19 +129,28 @@ def test_the_float32_kernel_is_exact_at_full_width():
     exact = queries.astype(np.int64) @ data.astype(np.int64).T
     products = brute._exact_products(torch.as_tensor(queries), torch.as_tensor(data), "float32")
     np.testing.assert_array_equal(products.numpy(), exact)
-    np.testing.assert_array_equal(
-        brute._exact_products(
-            torch.as_tensor(queries).to(torch.int8), torch.as_tensor(data).to(torch.int8), "int8"
-        ).numpy(),
-        exact,
-    )
+    if brute.int8_products_are_exact():  # elsewhere int8 is never taken (next tests)
+        as_int8 = (torch.as_tensor(queries).to(torch.int8), torch.as_tensor(data).to(torch.int8))
+        np.testing.assert_array_equal(brute._exact_products(*as_int8, "int8").numpy(), exact)
 
 
-def test_auto_takes_the_kernel_this_cpu_runs_faster(pixels):
-    expected = "int8" if brute.int8_products_are_faster() else "float32"
+def test_auto_takes_the_kernel_this_cpu_runs_faster_where_int8_is_exact(pixels):
+    expected = "int8" if brute.int8_products_are_exact() and brute.int8_products_are_faster() else "float32"
     assert Neighbors(5, backend="torch", kernel="auto").fit(pixels).search_.kernel == expected
     with pytest.raises(ValueError, match="unknown product kernel 'int4'"):
         Neighbors(5, backend="torch", kernel="int4").fit(pixels)
+
+
+def test_int8_products_that_saturate_are_found_and_never_taken(pixels, monkeypatch):
+    brute.int8_products_are_exact.cache_clear()
+    # what a kernel adding byte products in 16-bit sums gives where they pass 2^15: clipped
+    monkeypatch.setattr(torch, "_int_mm", lambda a, b: (a.long() @ b.long()).clamp(-(2**15), 2**15 - 1).int())
+    assert not brute.int8_products_are_exact()
+    monkeypatch.setattr(brute, "int8_products_are_faster", lambda: True)
+    assert Neighbors(5, backend="torch").fit(pixels).search_.kernel == "float32"
+    with pytest.raises(FerdataError, match="int8 matrix products are not exact on this CPU"):
+        Neighbors(5, backend="torch", kernel="int8").fit(pixels)
+    brute.int8_products_are_exact.cache_clear()
 
 
 def test_auto_takes_the_sketch_search_for_pixel_sets_on_the_cpu_only(pixels, points, monkeypatch):

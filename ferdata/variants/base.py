@@ -50,7 +50,7 @@ class NeighborParams(StepParams):
     device: str = Field("auto", description="torch device: auto, cpu, cuda, cuda:1 ...")
     kernel: Literal["auto", "int8", "float32"] = Field(
         "auto",
-        description="torch brute force's CPU products of pixel rows: auto (the faster here), int8 or float32",
+        description="torch brute force's CPU products of pixels: auto (int8 where exact and faster), int8, float32",
     )
 
     def deciding(self) -> dict:
