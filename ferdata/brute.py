@@ -4,8 +4,8 @@ On the CPU, data of whole numbers 0..255 (every ferdata image) are shifted to -1
 by the faster of two kernels on the running CPU (`kernel: auto`, timed once per process; `int8` or `float32`
 force one): int8 products accumulating in int32 (about 7x float32's throughput with AVX-512 VNNI, ~95x slower
 without it, and taken only where a check finds them exact), or float32 products over slices of 1,024 pixels,
-each exact, added in int32. Both give the same
-neighbours, ordered by distance and then by row, as the sketch search orders them.
+each exact, added in int32. Both give the same neighbours, ordered by distance and then by row, as the sketch
+search orders them.
 """
 
 import functools

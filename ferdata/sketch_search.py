@@ -228,7 +228,7 @@ class SketchSearch:
 
             def smallest(first: int) -> None:
                 block = slice(first, first + _QUERY_BLOCK)
-                self._smallest_bounds(-2 * sketch[block], heap[block], heap_rows[block])
+                _smallest_bounds(-2 * sketch[block], self.sketch_columns, self.row_norms, heap[block], heap_rows[block])
 
             _on_every_core(smallest, len(queries))
         distances = np.empty((len(queries), k), np.int64)
@@ -267,7 +267,7 @@ class SketchSearch:
 
     def _thresholds(self, sketch: np.ndarray, taken: int) -> np.ndarray:
         """Each query's starting heap root (a bound less |q|^2): its bound to the r-th nearest of evenly spaced
-        probe rows, r set so that about twice `taken` rows fall under it. Rows at or above it never enter the
+        probe rows, r set so that about four times `taken` rows fall under it. Rows at or above it never enter the
         heap, which spares most heap updates (most come while a heap fills); where fewer than `taken` rows
         fall under it, open entries keep it as their bound. Infinite where every row is a candidate."""
         probes = np.linspace(0, len(self.data) - 1, min(_PROBES, len(self.data) // 16)).astype(np.int64)
@@ -279,16 +279,10 @@ class SketchSearch:
 
         def nearest_probes(first: int) -> None:
             block = slice(first, first + _QUERY_BLOCK)
-            _keep_smallest(-2 * sketch[block] @ columns, row_norms, 0, heap[block], heap_rows[block])
+            _smallest_bounds(-2 * sketch[block], columns, row_norms, heap[block], heap_rows[block])
 
         _on_every_core(nearest_probes, len(sketch))
         return heap[:, 0].copy()
-
-    def _smallest_bounds(self, doubled_sketch, heap, heap_rows) -> None:
-        """Step 1 for one block of queries: their smallest bounds (less |q|^2) over every row."""
-        for first in range(0, len(self.data), _ROW_TILE):
-            tile = slice(first, first + _ROW_TILE)
-            _keep_smallest(doubled_sketch @ self.sketch_columns[:, tile], self.row_norms[tile], first, heap, heap_rows)
 
     def _smallest_bounds_both_ways(self, thresholds: np.ndarray, taken: int) -> tuple[np.ndarray, np.ndarray]:
         """Step 1 for a self-search, on half the products: block i times the rows from block i on gives the
@@ -343,6 +337,14 @@ def _row_keys(rows: np.ndarray) -> np.ndarray:
     """A 64-bit key per row of bytes (a row length a multiple of 8): its words times odd weights, wrapping."""
     words = np.ascontiguousarray(rows).view(np.uint64)
     return words @ np.resize(_KEY_WEIGHTS, words.shape[1])
+
+
+def _smallest_bounds(doubled_sketch, columns, row_norms, heap, heap_rows) -> None:
+    """Step 1 for one block of queries: their smallest bounds (less |q|^2) over the rows whose sketches are
+    `columns` (every row, or the probes), a tile of rows at a time."""
+    for first in range(0, columns.shape[1], _ROW_TILE):
+        tile = slice(first, first + _ROW_TILE)
+        _keep_smallest(doubled_sketch @ columns[:, tile], row_norms[tile], first, heap, heap_rows)
 
 
 def _open_heaps(thresholds: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
